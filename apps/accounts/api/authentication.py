@@ -1,0 +1,33 @@
+import re
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from apps.accounts import services
+from apps.accounts.models import ApiToken, User
+
+# Exactly one "Bearer <token>": a second Authorization header arrives comma-joined and fails here.
+_BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer skt_pat_...`. Any Authorization header that is not a live token is 401."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        header: Any = request.META.get("HTTP_AUTHORIZATION")
+        if header is None:
+            return None  # the next class (session) may still authenticate the request
+        match = _BEARER.match(header) if isinstance(header, str) else None
+        if match is None:
+            raise AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
+        token = services.authenticate_api_token(secret=match.group(1))
+        if token is None:
+            raise AuthenticationFailed("Invalid, revoked or expired token.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,43 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.accounts import services
+from apps.accounts.forms import ApiTokenForm
+from apps.accounts.models import ApiToken
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """List the user's tokens and mint new ones; a new secret is shown on this response only."""
+    form = ApiTokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        _, new_secret = services.create_api_token(
+            user=request.user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+            expires_in_days=form.cleaned_data["expires_in_days"],
+        )
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
+    now = timezone.now()
+    rows = [{"token": token, "usable": token.is_usable(now)} for token in tokens]
+    return render(
+        request,
+        "accounts/token_list.html",
+        {"form": form, "rows": rows, "new_secret": new_secret},
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    if token is None:
+        raise Http404("Token not found.")
+    services.revoke_api_token(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:token-list")

@@ -1,0 +1,44 @@
+"""drf-spectacular post-processing: document the error envelope on every operation."""
+
+from typing import Any
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "required": ["error", "request_id"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "NOT_FOUND"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+        },
+        "request_id": {"type": "string", "nullable": True},
+    },
+}
+
+_COMMON_ERRORS = {
+    "400": "Malformed request (unparseable JSON, bad identifier).",
+    "401": "Missing, malformed, unknown, revoked or expired credentials.",
+    "403": "Visible but not allowed for your role.",
+    "404": "Not found, or not visible to you.",
+    "413": "Request body too large.",
+    "422": "Validation failed; details.fields names each problem.",
+    "429": "Throttled; see Retry-After.",
+}
+
+
+def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
+    ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _COMMON_ERRORS.items():
+                responses.setdefault(
+                    status,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
+                )
+    return result

@@ -1,0 +1,22 @@
+"""Parsing of identifiers taken from URLs: malformed ones are a 400, never a 500 or a guess."""
+
+import uuid
+
+from apps.core.exceptions import BadRequest
+
+_MAX_INT_ID = 2**63 - 1
+
+
+def parse_uuid(value: str, *, name: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise BadRequest(f"{name} must be a UUID.", code="INVALID_ID", details={"param": name}) from None
+
+
+def parse_int_id(value: str, *, name: str = "id") -> int:
+    if not value.isascii() or not value.isdigit() or int(value) > _MAX_INT_ID or int(value) < 1:
+        raise BadRequest(
+            f"{name} must be a positive integer.", code="INVALID_ID", details={"param": name}
+        )
+    return int(value)

@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base: every row knows when it was created and last changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # `auto_now` only fires for fields being saved; keep updated_at honest on partial saves.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "updated_at"}
+        super().save(*args, **kwargs)

@@ -1,0 +1,62 @@
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.defaults import bad_request as html_bad_request
+from django.views.defaults import page_not_found as html_page_not_found
+from django.views.defaults import server_error as html_server_error
+
+from apps.core.api.envelope import error_response, is_api_path
+from apps.core.tasks import WORKER_HEARTBEAT_KEY
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Report whether the database and Redis answer, and how fresh the worker heartbeat is."""
+    database = _probe(lambda: connection.cursor().execute("SELECT 1"))
+    redis = _probe(lambda: cache.get(WORKER_HEARTBEAT_KEY))
+    heartbeat = cache.get(WORKER_HEARTBEAT_KEY) if redis == "ok" else None
+    age = round(time.time() - float(heartbeat), 1) if heartbeat else None
+    worker = "ok" if age is not None and age < settings.WORKER_HEARTBEAT_STALE_SECONDS else "stale"
+    healthy = database == "ok" and redis == "ok"
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "redis": redis,
+        "worker": {"status": worker, "heartbeat_age_seconds": age},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _probe(check: Any) -> str:
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the kind is reported
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return error_response(404, "NOT_FOUND", "No API endpoint matches this path.")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api_path(request.path):
+        return error_response(400, "BAD_REQUEST", "The request is malformed.")
+    return html_bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api_path(request.path):
+        return api_not_found(request)
+    return html_page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request.path):
+        return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
+    return html_server_error(request)

@@ -1,0 +1,39 @@
+"""Helpers for template views: domain errors become messages (or a 404 page), never tracebacks."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from apps.core.exceptions import BadRequest, DomainError, NotFound
+
+
+def domain_errors_to_messages(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Render NotFound/BadRequest as 404 and other domain errors as a message on the same page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (NotFound, BadRequest) as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(_back(request))
+
+    return wrapper
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the form was posted from (same host only), else the current path."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return request.get_full_path()

@@ -1,0 +1,54 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.projects.models import COLOUR_PATTERN, Project, ProjectMembership, ProjectRole
+
+
+class ProjectSerializer(serializers.ModelSerializer[Project]):
+    role = serializers.SerializerMethodField(help_text="The caller's role in this project.")
+
+    class Meta:
+        model = Project
+        fields = (
+            "id", "name", "description", "colour", "parent_id", "created_by_id",
+            "created_at", "updated_at", "deletion_scheduled_at", "role",
+        )
+        read_only_fields = fields
+
+    def get_role(self, project: Project) -> str | None:
+        return project.caller_role.value if project.role_codename else None
+
+
+class ProjectCreateSerializer(serializers.Serializer[None]):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+    colour = serializers.RegexField(COLOUR_PATTERN, required=False, default=None)
+
+
+class ProjectUpdateSerializer(serializers.Serializer[None]):
+    name = serializers.CharField(max_length=120, required=False, default=None)
+    description = serializers.CharField(max_length=5000, required=False, default=None, allow_blank=True)
+    colour = serializers.RegexField(COLOUR_PATTERN, required=False, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not self.initial_data or not isinstance(self.initial_data, dict):
+            raise serializers.ValidationError("Send at least one of name, description, colour.")
+        return attrs
+
+
+class MemberSerializer(serializers.Serializer[ProjectMembership]):
+    user_id = serializers.IntegerField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    role = serializers.ChoiceField(choices=ProjectRole.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class MemberCreateSerializer(serializers.Serializer[None]):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=ProjectRole.choices)
+
+
+class MemberUpdateSerializer(serializers.Serializer[None]):
+    role = serializers.ChoiceField(choices=ProjectRole.choices)

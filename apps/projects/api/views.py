@@ -1,0 +1,120 @@
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.api.validation import validated
+from apps.core.identifiers import parse_int_id
+from apps.projects import access, services
+from apps.projects.api.filters import ProjectFilter
+from apps.projects.api.serializers import (
+    MemberCreateSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+)
+from apps.projects.models import Project, ProjectMembership, ProjectRole
+
+
+class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+    lookup_url_kwarg = "project_id"
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return access.projects_visible_to(self.request.user).order_by("name", "id")
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def create(self, request: Request) -> Response:
+        data = validated(ProjectCreateSerializer, request)
+        project = services.create_project(creator=request.user, **data)  # type: ignore[arg-type]
+        project.role_codename = ProjectRole.OWNER.codename
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, project_id: str) -> Response:
+        project = access.get_project_for_user(user=request.user, project_id=project_id)
+        return Response(ProjectSerializer(project).data)
+
+    @extend_schema(request=ProjectUpdateSerializer, responses={200: ProjectSerializer})
+    def partial_update(self, request: Request, project_id: str) -> Response:
+        project = access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+        )
+        project = services.update_project(project=project, **validated(ProjectUpdateSerializer, request))
+        return Response(ProjectSerializer(project).data)
+
+    @extend_schema(request=None, responses={202: ProjectSerializer})
+    def destroy(self, request: Request, project_id: str) -> Response:
+        """Schedule the project for deletion; it disappears now and is purged after the grace."""
+        project = access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.OWNER
+        )
+        project = services.schedule_project_deletion(project=project, actor=request.user)  # type: ignore[arg-type]
+        return Response(ProjectSerializer(project).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: ProjectSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, project_id: str) -> Response:
+        """Cancel a scheduled deletion (owners, during the grace period)."""
+        project = access.get_project_for_user(
+            user=request.user,
+            project_id=project_id,
+            min_role=ProjectRole.OWNER,
+            include_scheduled=True,
+        )
+        project = services.restore_project(project=project, actor=request.user)  # type: ignore[arg-type]
+        return Response(ProjectSerializer(project).data)
+
+
+class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
+    """Members of one project. Viewers see the list; admins add, change and remove members."""
+
+    serializer_class = MemberSerializer
+
+    def list(self, request: Request, project_id: str) -> Response:
+        project = access.get_project_for_user(user=request.user, project_id=project_id)
+        page = self.paginate_queryset(access.memberships_of(project))
+        return self.get_paginated_response(MemberSerializer(page, many=True).data)
+
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    def create(self, request: Request, project_id: str) -> Response:
+        project = access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+        )
+        data = validated(MemberCreateSerializer, request)
+        membership = services.add_member(
+            project=project, actor_role=project.caller_role, email=data["email"], role=ProjectRole(data["role"])  # type: ignore[attr-defined]
+        )
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
+    def partial_update(self, request: Request, project_id: str, user_id: str) -> Response:
+        project = access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+        )
+        member_id = parse_int_id(user_id, name="user_id")
+        role = ProjectRole(validated(MemberUpdateSerializer, request)["role"])
+        membership = services.change_member_role(
+            project=project, actor_role=project.caller_role, member_id=member_id, role=role  # type: ignore[attr-defined]
+        )
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request: Request, project_id: str, user_id: str) -> Response:
+        member_id = parse_int_id(user_id, name="user_id")
+        leaving = member_id == request.user.pk
+        project = access.get_project_for_user(
+            user=request.user,
+            project_id=project_id,
+            min_role=ProjectRole.VIEWER if leaving else ProjectRole.ADMIN,
+        )
+        services.remove_member(
+            project=project, actor=request.user, actor_role=project.caller_role, member_id=member_id  # type: ignore[arg-type, attr-defined]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+

@@ -1,0 +1,132 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Role
+from apps.core.web import domain_errors_to_messages
+from apps.projects import access, services
+from apps.projects.forms import MemberAddForm, MemberRoleForm, ProjectForm
+from apps.projects.models import ProjectRole
+
+
+@login_required
+@domain_errors_to_messages
+def project_list(request: HttpRequest) -> HttpResponse:
+    """The user's own projects; contributors and above can create one here."""
+    can_create = request.user.has_role(Role.CONTRIBUTOR)  # type: ignore[union-attr]
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.create_project(creator=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, f"Project “{project.name}” created.")
+        return redirect("projects:project-detail", project_id=project.pk)
+    projects = access.projects_visible_to(request.user).order_by("name", "id")
+    return render(
+        request,
+        "projects/project_list.html",
+        {"projects": list(projects), "form": form, "can_create": can_create},
+    )
+
+
+@login_required
+@domain_errors_to_messages
+def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = access.get_project_for_user(user=request.user, project_id=project_id)
+    is_admin = project.caller_role.rank >= ProjectRole.ADMIN.rank
+    initial = {"name": project.name, "description": project.description, "colour": project.colour}
+    form = ProjectForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        project = access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+        )
+        if form.is_valid():
+            services.update_project(project=project, **form.cleaned_data)
+            messages.success(request, "Project updated.")
+            return redirect("projects:project-detail", project_id=project.pk)
+    context = {
+        "project": project,
+        "members": list(access.memberships_of(project)),
+        "is_admin": is_admin,
+        "is_owner": project.caller_role == ProjectRole.OWNER,
+        "form": form,
+        "member_form": MemberAddForm(),
+        "roles": ProjectRole.choices,
+    }
+    return render(request, "projects/project_detail.html", context)
+
+
+@login_required
+@require_POST
+@domain_errors_to_messages
+def project_delete(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = access.get_project_for_user(
+        user=request.user, project_id=project_id, min_role=ProjectRole.OWNER
+    )
+    project = services.schedule_project_deletion(project=project, actor=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        f"“{project.name}” is scheduled for deletion on "
+        f"{project.deletion_scheduled_at:%Y-%m-%d %H:%M} UTC. Restore it through the API until then.",
+    )
+    return redirect("projects:project-list")
+
+
+@login_required
+@require_POST
+@domain_errors_to_messages
+def member_add(request: HttpRequest, project_id: str) -> HttpResponse:
+    project = access.get_project_for_user(
+        user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+    )
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        services.add_member(
+            project=project,
+            actor_role=project.caller_role,
+            email=form.cleaned_data["email"],
+            role=ProjectRole(form.cleaned_data["role"]),
+        )
+        messages.success(request, f"{form.cleaned_data['email']} added.")
+    else:
+        messages.error(request, "Enter an email address and a role.")
+    return redirect("projects:project-detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+@domain_errors_to_messages
+def member_role(request: HttpRequest, project_id: str, user_id: int) -> HttpResponse:
+    project = access.get_project_for_user(
+        user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
+    )
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        services.change_member_role(
+            project=project,
+            actor_role=project.caller_role,
+            member_id=user_id,
+            role=ProjectRole(form.cleaned_data["role"]),
+        )
+        messages.success(request, "Role changed.")
+    return redirect("projects:project-detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+@domain_errors_to_messages
+def member_remove(request: HttpRequest, project_id: str, user_id: int) -> HttpResponse:
+    leaving = user_id == request.user.pk
+    project = access.get_project_for_user(
+        user=request.user,
+        project_id=project_id,
+        min_role=ProjectRole.VIEWER if leaving else ProjectRole.ADMIN,
+    )
+    services.remove_member(
+        project=project, actor=request.user, actor_role=project.caller_role, member_id=user_id  # type: ignore[arg-type]
+    )
+    if leaving:
+        messages.success(request, f"You left “{project.name}”.")
+        return redirect("projects:project-list")
+    messages.success(request, "Member removed.")
+    return redirect("projects:project-detail", project_id=project.pk)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+
+api_v1 = [
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.projects.api.urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="projects:project-list"), name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
+    path("projects/", include("apps.projects.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under /api/ answers with the JSON error envelope, never an HTML page.
+    re_path(r"^api/", core_views.api_not_found),
+]
+
+handler400 = "apps.core.views.bad_request"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -1,0 +1,63 @@
+import os
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+from apps.projects.models import Project, ProjectRole
+from tests.factories import ApiTokenFactory, UserFactory, make_project
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings: object) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Throttle counters live in the Redis cache; start every test with none.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# Personas (healthchecks style): alice owns the project, bob is an editor, charlie is an outsider.
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(email="alice@example.com", contributor=True)
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(email="bob@example.com", contributor=True)
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(email="charlie@example.com")
+
+
+@pytest.fixture
+def project(alice: User, bob: User) -> Project:
+    return make_project({alice: ProjectRole.OWNER, bob: ProjectRole.EDITOR}, name="Alice's project")
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[User], APIClient]:
+    """An APIClient that sends a fresh personal token of `user` as a Bearer header."""
+
+    def build(user: User) -> APIClient:
+        token = ApiTokenFactory(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.secret}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()

@@ -195,11 +195,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_error_responses",
     ],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "BearerToken": {"type": "http", "scheme": "bearer", "description": "skt_pat_... token"}
-        }
-    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------

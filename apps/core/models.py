@@ -1,6 +1,9 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from apps.core.exceptions import ValidationFailed
 
 
 class TimeStampedModel(models.Model):
@@ -18,3 +21,14 @@ class TimeStampedModel(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "updated_at"}
         super().save(*args, **kwargs)
+
+
+def validate_model(instance: models.Model) -> None:
+    """Run model validation; failures become a 422 ValidationFailed naming each field.
+
+    :raises ValidationFailed:
+    """
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed(details={"fields": exc.message_dict}) from None

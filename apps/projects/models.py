@@ -58,6 +58,7 @@ class Project(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
+        editable=False,
         on_delete=models.SET_NULL,
         related_name="created_projects",
     )

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 
 from apps.accounts.models import Role, User
+from apps.core.models import validate_model
 from apps.projects import access
 from apps.projects.exceptions import (
     AlreadyMember,
@@ -35,7 +36,7 @@ def create_project(
     project = Project(name=name, description=description, created_by=creator)
     if colour:
         project.colour = colour
-    project.full_clean()
+    validate_model(project)
     project.save()
     access.assign_role(user=creator, project=project, role=ProjectRole.OWNER)
     log.info("project.created", project_id=str(project.pk), user_id=creator.pk)
@@ -58,7 +59,7 @@ def update_project(
     for field, value in changes.items():
         setattr(project, field, value)
     if changes:
-        project.full_clean()
+        validate_model(project)
         project.save(update_fields=list(changes))
         log.info("project.updated", project_id=str(project.pk), fields=sorted(changes))
     return project

@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api.fields import StrictCharField, StrictIntegerField
+
 from apps.accounts.models import ApiToken
 
 
@@ -28,8 +30,8 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
 
 class ApiTokenCreateSerializer(serializers.Serializer[None]):
-    name = serializers.CharField(max_length=100, trim_whitespace=True)
-    expires_in_days = serializers.IntegerField(
+    name = StrictCharField(max_length=100, trim_whitespace=True)
+    expires_in_days = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=1,
         max_value=settings.API_TOKEN_MAX_EXPIRY_DAYS,
     )

@@ -5,6 +5,7 @@ from typing import Any
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -48,6 +49,8 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     """DRF EXCEPTION_HANDLER: every failure becomes the envelope; unknown errors stay 500s."""
     if isinstance(exc, domain.DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=domain_status(exc))
+    if isinstance(exc, DjangoValidationError):
+        exc = drf.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("PAYLOAD_TOO_LARGE", "Request body is too large."), status=413)
     if isinstance(exc, SuspiciousOperation):

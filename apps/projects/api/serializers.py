@@ -2,6 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.fields import StrictCharField, StrictEmailField, StrictRegexField
+
 from apps.projects.models import COLOUR_PATTERN, Project, ProjectMembership, ProjectRole
 
 
@@ -21,15 +23,15 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 
 class ProjectCreateSerializer(serializers.Serializer[None]):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
-    colour = serializers.RegexField(COLOUR_PATTERN, required=False, default=None)
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(max_length=5000, required=False, default="", allow_blank=True)
+    colour = StrictRegexField(COLOUR_PATTERN, required=False, default=None)
 
 
 class ProjectUpdateSerializer(serializers.Serializer[None]):
-    name = serializers.CharField(max_length=120, required=False, default=None)
-    description = serializers.CharField(max_length=5000, required=False, default=None, allow_blank=True)
-    colour = serializers.RegexField(COLOUR_PATTERN, required=False, default=None)
+    name = StrictCharField(max_length=120, required=False, default=None)
+    description = StrictCharField(max_length=5000, required=False, default=None, allow_blank=True)
+    colour = StrictRegexField(COLOUR_PATTERN, required=False, default=None)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not self.initial_data or not isinstance(self.initial_data, dict):
@@ -46,7 +48,7 @@ class MemberSerializer(serializers.Serializer[ProjectMembership]):
 
 
 class MemberCreateSerializer(serializers.Serializer[None]):
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmailField(max_length=254)
     role = serializers.ChoiceField(choices=ProjectRole.choices)
 
 

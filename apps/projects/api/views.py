@@ -74,6 +74,7 @@ class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
     """Members of one project. Viewers see the list; admins add, change and remove members."""
 
     serializer_class = MemberSerializer
+    queryset = ProjectMembership.objects.none()  # lists come from access.memberships_of
 
     def list(self, request: Request, project_id: str) -> Response:
         project = access.get_project_for_user(user=request.user, project_id=project_id)

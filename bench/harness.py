@@ -1,0 +1,418 @@
+"""Reusable pieces for benchmarks: a production-style gunicorn server, wrk runs, A/B comparison.
+
+A benchmark compares two cases (A = the endpoint under test, B = a reference) on the same server,
+interleaving their runs so both see the same machine state, and reports the ratio of the medians.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+SETTINGS_MODULE = "bench.settings"
+WRK_THREADS = 2
+WRK_CONNECTIONS = 16
+SERVER_START_TIMEOUT_SECONDS = 60.0
+SERVER_STOP_TIMEOUT_SECONDS = 30.0
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it claims to measure (server down, wrong answers)."""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Run lengths shared by all benchmarks; `bench.run` fills them from the command line."""
+
+    seconds: int = 10
+    rounds: int = 3
+    warmup_seconds: int = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    """One thing to load: a path on the server and the request headers to send."""
+
+    name: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx_3xx: int
+    socket_errors: int
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """What `bench.run` needs for its summary."""
+
+    name: str
+    ratio: float
+    target: float
+    passed: bool
+    json_path: Path
+
+
+# --- Django in the benchmark process ------------------------------------------------------------
+
+
+def setup_django() -> None:
+    """Configure Django in this process with the benchmark settings (for seeding data)."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    # The benchmark process's own log lines (user.created, ...) would clutter the report.
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django  # here, so importing the harness stays cheap
+
+    django.setup()
+
+
+def close_db_connections() -> None:
+    """Drop this process's database connections so they do not sit idle during the load."""
+    from django.db import connections  # usable only after setup_django()
+
+    connections.close_all()
+
+
+# --- Server -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    log_path: Path
+    workers: int
+    env_overrides: Mapping[str, str]
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def default_workers() -> int:
+    # gunicorn's documented rule of thumb for sync workers.
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(overrides: Mapping[str, str]) -> dict[str, str]:
+    """The environment of `make run`'s web process, forced to production mode."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+            "DEBUG": "false",
+            # Production level: the per-request access log line is part of the cost.
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "skriptoteket.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "sync",
+        "--log-level", "info",
+        "--error-logfile", "-",  # gunicorn's own lines go to stderr, i.e. the log file too
+    ]  # fmt: skip
+
+
+@contextmanager
+def gunicorn_server(
+    name: str, env_overrides: Mapping[str, str] | None = None, workers: int | None = None
+) -> Iterator[Server]:
+    """Start gunicorn on a free port, wait until it answers, stop it on exit.
+
+    Logs (gunicorn's and the application's) go to bench/results/<name>-<timestamp>-server.log.
+    """
+    overrides = dict(env_overrides or {})
+    workers = workers or default_workers()
+    port = free_port()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS_DIR / f"{name}-{timestamp()}-server.log"
+    server = Server(f"http://127.0.0.1:{port}", log_path, workers, overrides)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            gunicorn_command(port, workers),
+            cwd=REPO_ROOT,
+            env=server_env(overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(process, server)
+            yield server
+        finally:
+            stop_process(process)
+
+
+def wait_until_up(process: subprocess.Popen[bytes], server: Server) -> None:
+    # The bare view needs neither data nor a token, so it answers as soon as a worker is ready.
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with {process.returncode}; see {server.log_path}")
+        try:
+            status, _ = http_get(server.url("/bench/bare"))
+        except OSError:
+            status = 0
+        if status == 200:
+            return
+        time.sleep(0.2)
+    raise BenchError(f"gunicorn did not answer within {SERVER_START_TIMEOUT_SECONDS}s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM is gunicorn's graceful shutdown; kill only if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SERVER_STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    """One GET; an HTTP error status is returned, not raised."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def get_json(server: Server, case: Case) -> tuple[int, Any]:
+    """GET a case once and decode its JSON body (None when it is not JSON)."""
+    status, body = http_get(server.url(case.path), case.headers)
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, None
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+_LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_PERCENTILE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
+_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_REQUESTS = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def wrk_command(url: str, seconds: int, headers: Mapping[str, str]) -> list[str]:
+    command = [
+        "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
+    ]  # fmt: skip
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    return [*command, url]
+
+
+def run_wrk(url: str, seconds: int, headers: Mapping[str, str] | None = None) -> WrkResult:
+    completed = subprocess.run(
+        wrk_command(url, seconds, headers or {}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise BenchError(f"wrk failed ({completed.returncode}): {completed.stderr.strip()}")
+    return parse_wrk(completed.stdout)
+
+
+def parse_wrk(output: str) -> WrkResult:
+    rps = _RPS.search(output)
+    requests = _REQUESTS.search(output)
+    percentiles = {m.group(1): _to_ms(m.group(2), m.group(3)) for m in _PERCENTILE.finditer(output)}
+    if rps is None or requests is None or set(percentiles) != {"50", "99"}:
+        raise BenchError(f"cannot parse wrk output:\n{output}")
+    non_2xx = _NON_2XX.search(output)
+    socket_errors = _SOCKET_ERRORS.search(output)
+    return WrkResult(
+        requests_per_second=float(rps.group(1)),
+        p50_ms=percentiles["50"],
+        p99_ms=percentiles["99"],
+        requests=int(requests.group(1)),
+        non_2xx_3xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+    )
+
+
+def _to_ms(value: str, unit: str) -> float:
+    return float(value) * _LATENCY_UNITS_MS[unit]
+
+
+def load(server: Server, case: Case, seconds: int) -> WrkResult:
+    """Run wrk against one case; error answers make the numbers meaningless, so they fail."""
+    result = run_wrk(server.url(case.path), seconds, case.headers)
+    if result.requests == 0 or result.non_2xx_3xx > 0:
+        raise BenchError(
+            f"{case.name}: {result.non_2xx_3xx} of {result.requests} responses were not 2xx/3xx; "
+            f"see {server.log_path}"
+        )
+    return result
+
+
+# --- A/B comparison -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: Case
+    b: Case
+    runs: list[tuple[str, WrkResult]]  # (case name, result) in the order they ran
+
+    def results(self, case: Case) -> list[WrkResult]:
+        return [result for name, result in self.runs if name == case.name]
+
+    def median(self, case: Case) -> WrkResult:
+        results = self.results(case)
+        return WrkResult(
+            requests_per_second=statistics.median(r.requests_per_second for r in results),
+            p50_ms=statistics.median(r.p50_ms for r in results),
+            p99_ms=statistics.median(r.p99_ms for r in results),
+            requests=sum(r.requests for r in results),
+            non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
+            socket_errors=sum(r.socket_errors for r in results),
+        )
+
+    @property
+    def ratio(self) -> float:
+        """Median req/s of A divided by median req/s of B."""
+        return self.median(self.a).requests_per_second / self.median(self.b).requests_per_second
+
+
+def compare(server: Server, a: Case, b: Case, options: BenchOptions) -> Comparison:
+    """Warm both cases up, then run A,B,A,B,... so slow drift of the machine hits both alike."""
+    print(f"  warm-up: {options.warmup_seconds}s each for {a.name} and {b.name}")
+    for case in (a, b):
+        load(server, case, options.warmup_seconds)
+    runs: list[tuple[str, WrkResult]] = []
+    for round_number in range(1, options.rounds + 1):
+        for case in (a, b):
+            result = load(server, case, options.seconds)
+            print(f"  round {round_number}/{options.rounds} {case.name:<14} {_row(result)}")
+            runs.append((case.name, result))
+    return Comparison(a, b, runs)
+
+
+# --- Reporting ----------------------------------------------------------------------------------
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def _row(result: WrkResult) -> str:
+    return (
+        f"{result.requests_per_second:>9.1f} req/s  p50 {result.p50_ms:>8.2f} ms  "
+        f"p99 {result.p99_ms:>8.2f} ms"
+    )
+
+
+def print_table(comparison: Comparison, target: float) -> None:
+    ratio = comparison.ratio
+    print()
+    print(f"  {'case':<14} {'req/s (median)':>14} {'p50 ms':>9} {'p99 ms':>9} {'requests':>9}")
+    for case in (comparison.a, comparison.b):
+        median = comparison.median(case)
+        print(
+            f"  {case.name:<14} {median.requests_per_second:>14.1f} {median.p50_ms:>9.2f} "
+            f"{median.p99_ms:>9.2f} {median.requests:>9}"
+        )
+    print(
+        f"  ratio {comparison.a.name}/{comparison.b.name} = {ratio:.3f}  "
+        f"(target >= {target:.2f})  {verdict(ratio >= target)}"
+    )
+
+
+def git_commit() -> str | None:
+    completed = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() or None
+
+
+def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    return {
+        case.name: {
+            "path": case.path,
+            "median": asdict(comparison.median(case)),
+            "runs": [asdict(result) for result in comparison.results(case)],
+        }
+        for case in (comparison.a, comparison.b)
+    }
+
+
+def write_result(
+    name: str,
+    comparison: Comparison,
+    target: float,
+    server: Server,
+    options: BenchOptions,
+    notes: Mapping[str, Any] | None = None,
+) -> BenchResult:
+    """Print the table and save everything needed to compare this run with later ones."""
+    print_table(comparison, target)
+    ratio = comparison.ratio
+    document = {
+        "name": name,
+        "timestamp": timestamp(),
+        "git_commit": git_commit(),
+        "ratio": ratio,
+        "target_ratio": target,
+        "passed": ratio >= target,
+        "cases": comparison_json(comparison),
+        "order": [case_name for case_name, _ in comparison.runs],
+        "config": {
+            **asdict(options),
+            "wrk_threads": WRK_THREADS,
+            "wrk_connections": WRK_CONNECTIONS,
+            "gunicorn_workers": server.workers,
+            "cpu_count": os.cpu_count(),
+            "server_env_overrides": dict(server.env_overrides),
+        },
+        "server_log": str(server.log_path.relative_to(REPO_ROOT)),
+        "notes": dict(notes or {}),
+    }
+    path = RESULTS_DIR / f"{name}-{document['timestamp']}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"  results: {path.relative_to(REPO_ROOT)}")
+    return BenchResult(name, ratio, target, ratio >= target, path)

@@ -1,0 +1,84 @@
+"""Run benchmarks: `python -m bench.run` runs all, `python -m bench.run project_get` one.
+
+Benchmarks report; they do not fail the build. The exit code is 0 even when a ratio misses its
+target (the summary says FAIL), and 1 only when a benchmark could not measure at all.
+"""
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+
+from bench import harness, project_get
+
+Benchmark = Callable[[harness.BenchOptions], harness.BenchResult]
+
+# Name -> benchmark. Add new benchmarks here.
+BENCHMARKS: dict[str, Benchmark] = {
+    project_get.NAME: project_get.run,
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=harness.BenchOptions.seconds,
+        help="length of each measured wrk run",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=harness.BenchOptions.rounds, help="A,B rounds per benchmark"
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=int,
+        default=harness.BenchOptions.warmup_seconds,
+        help="warm-up per case",
+    )
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
+    return args
+
+
+def run_one(name: str, options: harness.BenchOptions) -> harness.BenchResult | None:
+    """Run a benchmark; a crash is reported and returned as None so the others still run."""
+    try:
+        return BENCHMARKS[name](options)
+    except Exception:  # any failure: report it, go on with the next benchmark
+        traceback.print_exc()
+        print(f"== {name}: ERROR (see the traceback above)")
+        return None
+
+
+def print_summary(results: dict[str, harness.BenchResult | None]) -> None:
+    print()
+    print("== summary")
+    for name, result in results.items():
+        if result is None:
+            print(f"  {name:<20} ERROR")
+        else:
+            print(
+                f"  {name:<20} ratio {result.ratio:.3f}  target >= {result.target:.2f}  "
+                f"{harness.verdict(result.passed)}"
+            )
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    options = harness.BenchOptions(args.seconds, args.rounds, args.warmup_seconds)
+    names = args.names or list(BENCHMARKS)
+    results = {name: run_one(name, options) for name in names}
+    print_summary(results)
+    return 1 if any(result is None for result in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

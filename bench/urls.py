@@ -1,0 +1,34 @@
+"""The application's URLs plus `bench/bare`, the reference view every API benchmark compares to."""
+
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from skriptoteket.urls import handler400, handler404, handler500
+from skriptoteket.urls import urlpatterns as app_urlpatterns
+
+
+class BareView(APIView):
+    """A DRF view with no authentication, permission or throttle work: the floor for the server.
+
+    It still runs every middleware and the configured JSON renderer, so a ratio against it
+    measures what an endpoint adds on top of the framework, not the framework itself.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    def get(self, request: Request) -> Response:
+        return Response({"message": "ok"})
+
+
+urlpatterns = [
+    path("bench/bare", BareView.as_view(), name="bench-bare"),
+    *app_urlpatterns,
+]
+
+# Django reads the error handlers from the root URLconf module, so re-export the app's.
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]

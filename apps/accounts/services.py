@@ -16,7 +16,7 @@ from apps.core.exceptions import ValidationFailed
 
 log = structlog.get_logger(__name__)
 
-PERSONAL_TOKEN_PREFIX = "skt_pat_"
+PERSONAL_TOKEN_PREFIX = "skt_pat_"  # noqa: S105 - a public prefix, not a secret
 # Visible part of a secret kept for lists: the kind prefix plus four random characters.
 DISPLAY_PREFIX_LENGTH = len(PERSONAL_TOKEN_PREFIX) + 4
 
@@ -34,9 +34,15 @@ def create_user(
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationFailed("Enter a valid email address.", details={"fields": {"email": ["Enter a valid email address."]}}) from None
+        raise ValidationFailed(
+            "Enter a valid email address.",
+            details={"fields": {"email": ["Enter a valid email address."]}},
+        ) from None
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role {role!r}.", details={"fields": {"role": [f"Choose one of {', '.join(Role.values)}."]}})
+        raise ValidationFailed(
+            f"Unknown role {role!r}.",
+            details={"fields": {"role": [f"Choose one of {', '.join(Role.values)}."]}},
+        )
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken()
     user = User.objects.create_user(email, password, role=role, full_name=full_name)
@@ -61,7 +67,10 @@ def create_api_token(
 
     :raises InvalidTokenExpiry: expiry not between 1 and API_TOKEN_MAX_EXPIRY_DAYS days
     """
-    if expires_in_days is not None and not 1 <= expires_in_days <= settings.API_TOKEN_MAX_EXPIRY_DAYS:
+    if (
+        expires_in_days is not None
+        and not 1 <= expires_in_days <= settings.API_TOKEN_MAX_EXPIRY_DAYS
+    ):
         raise InvalidTokenExpiry(
             f"expires_in_days must be between 1 and {settings.API_TOKEN_MAX_EXPIRY_DAYS}.",
             details={"fields": {"expires_in_days": ["Out of range."]}},

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services
+from apps.accounts.access import authenticated_user
 from apps.accounts.forms import ApiTokenForm
 from apps.accounts.models import ApiToken
 
@@ -17,12 +18,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
     new_secret = None
     if request.method == "POST" and form.is_valid():
         _, new_secret = services.create_api_token(
-            user=request.user,  # type: ignore[arg-type]
+            user=authenticated_user(request),
             name=form.cleaned_data["name"],
             expires_in_days=form.cleaned_data["expires_in_days"],
         )
         form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
+    tokens = ApiToken.objects.filter(user=authenticated_user(request)).order_by(
+        "-created_at", "-id"
+    )
     now = timezone.now()
     rows = [{"token": token, "usable": token.is_usable(now)} for token in tokens]
     return render(
@@ -35,7 +38,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    token = ApiToken.objects.filter(user=authenticated_user(request), pk=token_id).first()
     if token is None:
         raise Http404("Token not found.")
     services.revoke_api_token(token=token)

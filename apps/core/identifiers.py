@@ -11,7 +11,9 @@ def parse_uuid(value: str, *, name: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
-        raise BadRequest(f"{name} must be a UUID.", code="INVALID_ID", details={"param": name}) from None
+        raise BadRequest(
+            f"{name} must be a UUID.", code="INVALID_ID", details={"param": name}
+        ) from None
 
 
 def parse_int_id(value: str, *, name: str = "id") -> int:

@@ -1,4 +1,4 @@
-"""Structured JSON logging: every line is one JSON object carrying the request id when there is one."""
+"""Structured JSON logging: one JSON object per line, with the request id when there is one."""
 
 import logging
 from typing import Any

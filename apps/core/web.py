@@ -31,7 +31,7 @@ def domain_errors_to_messages(
 
 def _back(request: HttpRequest) -> str:
     """The page the form was posted from (same host only), else the current path."""
-    referer = request.META.get("HTTP_REFERER", "")
+    referer = str(request.META.get("HTTP_REFERER", ""))
     if referer and url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):

@@ -18,7 +18,7 @@ def projects_visible_to(user: User | AnonymousUser) -> QuerySet[Project]:
     return (
         Project.objects.live()
         .filter(memberships__user=user)
-        .annotate(role_codename=F("memberships__permission__codename"))
+        .annotate(role_codename=F("memberships__permission__codename"))  # type: ignore[no-redef]
     )
 
 
@@ -35,11 +35,15 @@ def get_project_for_user(
     :raises ProjectNotFound: no such project, or the caller is not a member (same answer)
     :raises ProjectRoleRequired: a member whose role is below `min_role`
     """
-    pk = project_id if isinstance(project_id, uuid.UUID) else parse_uuid(project_id, name="project_id")
+    pk = (
+        project_id
+        if isinstance(project_id, uuid.UUID)
+        else parse_uuid(project_id, name="project_id")
+    )
     projects = projects_visible_to(user)
     if include_scheduled and user.is_authenticated:
         projects = Project.objects.filter(memberships__user=user).annotate(
-            role_codename=F("memberships__permission__codename")
+            role_codename=F("memberships__permission__codename")  # type: ignore[no-redef]
         )
     project = projects.filter(pk=pk).first()
     if project is None:
@@ -66,6 +70,7 @@ def role_permission(role: ProjectRole) -> Permission:
 
 def assign_role(*, user: User, project: Project, role: ProjectRole) -> ProjectMembership:
     """Give `user` exactly `role` in `project` (the single guardian row is created or replaced)."""
+    membership: ProjectMembership
     membership, _ = ProjectMembership.objects.update_or_create(
         content_object=project, user=user, defaults={"permission": role_permission(role)}
     )

@@ -25,7 +25,10 @@ class MembershipInline(admin.TabularInline[ProjectMembership, Project]):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ("name", "parent", "created_by", "created_at", "deletion_scheduled_at")
-    list_filter = (("parent", admin.EmptyFieldListFilter), ("deletion_scheduled_at", admin.EmptyFieldListFilter))
+    list_filter = (
+        ("parent", admin.EmptyFieldListFilter),
+        ("deletion_scheduled_at", admin.EmptyFieldListFilter),
+    )
     list_select_related = ("parent", "created_by")
     search_fields = ("name", "id")
     raw_id_fields = ("parent", "created_by")
@@ -56,22 +59,32 @@ class ProjectMembershipAdmin(admin.ModelAdmin[ProjectMembership]):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("content_object", "user") if obj else ()
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None:
             form.base_fields["role"].initial = obj.role.value
         return form
 
-    def save_model(self, request: HttpRequest, obj: ProjectMembership, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ProjectMembership, form: Any, change: bool
+    ) -> None:
         role = ProjectRole(form.cleaned_data["role"])
         try:
             if change:
                 services.change_member_role(
-                    project=obj.content_object, actor_role=ProjectRole.OWNER, member_id=obj.user_id, role=role
+                    project=obj.content_object,
+                    actor_role=ProjectRole.OWNER,
+                    member_id=obj.user_id,
+                    role=role,
                 )
             else:
                 services.add_member(
-                    project=obj.content_object, actor_role=ProjectRole.OWNER, email=obj.user.email, role=role
+                    project=obj.content_object,
+                    actor_role=ProjectRole.OWNER,
+                    email=obj.user.email,
+                    role=role,
                 )
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
@@ -80,7 +93,9 @@ class ProjectMembershipAdmin(admin.ModelAdmin[ProjectMembership]):
         return False  # removal goes through the action, which keeps the last owner
 
     @admin.action(description="Remove selected memberships", permissions=["change"])
-    def remove_memberships(self, request: HttpRequest, queryset: QuerySet[ProjectMembership]) -> None:
+    def remove_memberships(
+        self, request: HttpRequest, queryset: QuerySet[ProjectMembership]
+    ) -> None:
         removed = 0
         for membership in queryset.select_related("content_object", "user"):
             try:

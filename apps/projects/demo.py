@@ -57,7 +57,9 @@ def seed_demo() -> DemoSummary:
     for email, role, name in DEMO_USERS:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = account_services.create_user(email=email, password=DEMO_PASSWORD, role=role, full_name=name)
+            user = account_services.create_user(
+                email=email, password=DEMO_PASSWORD, role=role, full_name=name
+            )
         elif user.role != role:
             account_services.set_user_role(user=user, role=role)
         users[email] = user
@@ -65,9 +67,14 @@ def seed_demo() -> DemoSummary:
     for name, description, colour, members in DEMO_PROJECTS:
         project, _ = Project.objects.get_or_create(
             id=uuid.uuid5(_NAMESPACE, name),
-            defaults={"name": name, "description": description, "colour": colour, "created_by": users[next(iter(members))]},
+            defaults={
+                "name": name,
+                "description": description,
+                "colour": colour,
+                "created_by": users[next(iter(members))],
+            },
         )
-        for email, role in members.items():
-            access.assign_role(user=users[email], project=project, role=role)
+        for email, project_role in members.items():
+            access.assign_role(user=users[email], project=project, role=project_role)
         summary.projects.append(f"{name} ({project.pk})")
     return summary

@@ -5,9 +5,14 @@ from apps.projects.models import COLOUR_PATTERN, ProjectRole
 
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=120)
-    description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     colour = forms.RegexField(
-        COLOUR_PATTERN, required=False, initial="#4f46e5", widget=forms.TextInput(attrs={"type": "color"})
+        COLOUR_PATTERN,
+        required=False,
+        initial="#4f46e5",
+        widget=forms.TextInput(attrs={"type": "color"}),
     )
 
 

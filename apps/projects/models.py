@@ -69,7 +69,9 @@ class Project(TimeStampedModel):
     role_codename: str = ""
 
     class Meta:
-        permissions: ClassVar = [(role.codename, f"{role.label} of the project") for role in ProjectRole]
+        permissions: ClassVar = [
+            (role.codename, f"{role.label} of the project") for role in ProjectRole
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=models.Q(colour__regex=COLOUR_PATTERN), name="projects_colour_hex"
@@ -103,7 +105,9 @@ class ProjectMembership(UserObjectPermissionBase):
     and the role lookup is one indexed query.
     """
 
-    content_object = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    content_object = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(UserObjectPermissionBase.Meta):

@@ -99,7 +99,9 @@ def purge_scheduled_projects() -> int:
 
 
 @transaction.atomic
-def add_member(*, project: Project, actor_role: ProjectRole, email: str, role: ProjectRole) -> ProjectMembership:
+def add_member(
+    *, project: Project, actor_role: ProjectRole, email: str, role: ProjectRole
+) -> ProjectMembership:
     """Add an existing active user to the project with `role`.
 
     :raises UnknownUser: no active user has this email
@@ -135,12 +137,19 @@ def change_member_role(
     if membership.role == ProjectRole.OWNER and role != ProjectRole.OWNER:
         _ensure_another_owner(project)
     membership = access.assign_role(user=membership.user, project=project, role=role)
-    log.info("project.member_role_changed", project_id=str(project.pk), user_id=member_id, role=role.value)
+    log.info(
+        "project.member_role_changed",
+        project_id=str(project.pk),
+        user_id=member_id,
+        role=role.value,
+    )
     return membership
 
 
 @transaction.atomic
-def remove_member(*, project: Project, actor: User, actor_role: ProjectRole, member_id: int) -> None:
+def remove_member(
+    *, project: Project, actor: User, actor_role: ProjectRole, member_id: int
+) -> None:
     """Remove a member (admins+ remove others; anyone may leave), keeping one owner.
 
     :raises MemberNotFound, OwnerRequired, LastOwner:
@@ -170,8 +179,6 @@ def _membership(project: Project, member_id: int) -> ProjectMembership:
 
 
 def _ensure_another_owner(project: Project) -> None:
-    owners = access.memberships_of(project).filter(
-        permission__codename=ProjectRole.OWNER.codename
-    )
+    owners = access.memberships_of(project).filter(permission__codename=ProjectRole.OWNER.codename)
     if owners.count() < 2:
         raise LastOwner()

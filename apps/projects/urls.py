@@ -10,5 +10,7 @@ urlpatterns = [
     path("<str:project_id>/delete", views.project_delete, name="project-delete"),
     path("<str:project_id>/members/add", views.member_add, name="member-add"),
     path("<str:project_id>/members/<int:user_id>/role", views.member_role, name="member-role"),
-    path("<str:project_id>/members/<int:user_id>/remove", views.member_remove, name="member-remove"),
+    path(
+        "<str:project_id>/members/<int:user_id>/remove", views.member_remove, name="member-remove"
+    ),
 ]

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import authenticated_user
 from apps.accounts.models import Role
 from apps.core.web import domain_errors_to_messages
 from apps.projects import access, services
@@ -15,10 +16,10 @@ from apps.projects.models import ProjectRole
 @domain_errors_to_messages
 def project_list(request: HttpRequest) -> HttpResponse:
     """The user's own projects; contributors and above can create one here."""
-    can_create = request.user.has_role(Role.CONTRIBUTOR)  # type: ignore[union-attr]
+    can_create = authenticated_user(request).has_role(Role.CONTRIBUTOR)
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        project = services.create_project(creator=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        project = services.create_project(creator=authenticated_user(request), **form.cleaned_data)
         messages.success(request, f"Project “{project.name}” created.")
         return redirect("projects:project-detail", project_id=project.pk)
     projects = access.projects_visible_to(request.user).order_by("name", "id")
@@ -63,11 +64,12 @@ def project_delete(request: HttpRequest, project_id: str) -> HttpResponse:
     project = access.get_project_for_user(
         user=request.user, project_id=project_id, min_role=ProjectRole.OWNER
     )
-    project = services.schedule_project_deletion(project=project, actor=request.user)  # type: ignore[arg-type]
+    project = services.schedule_project_deletion(project=project, actor=authenticated_user(request))
     messages.success(
         request,
         f"“{project.name}” is scheduled for deletion on "
-        f"{project.deletion_scheduled_at:%Y-%m-%d %H:%M} UTC. Restore it through the API until then.",
+        f"{project.deletion_scheduled_at:%Y-%m-%d %H:%M} UTC. "
+        "Restore it through the API until then.",
     )
     return redirect("projects:project-list")
 
@@ -123,7 +125,10 @@ def member_remove(request: HttpRequest, project_id: str, user_id: int) -> HttpRe
         min_role=ProjectRole.VIEWER if leaving else ProjectRole.ADMIN,
     )
     services.remove_member(
-        project=project, actor=request.user, actor_role=project.caller_role, member_id=user_id  # type: ignore[arg-type]
+        project=project,
+        actor=authenticated_user(request),
+        actor_role=project.caller_role,
+        member_id=user_id,
     )
     if leaving:
         messages.success(request, f"You left “{project.name}”.")

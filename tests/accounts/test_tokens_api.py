@@ -79,14 +79,19 @@ def test_token_creation_refuses_bad_input_with_422(alice, api_client_for, body):
 
 def test_a_number_too_large_for_a_double_is_a_parse_error(alice, api_client_for):
     response = api_client_for(alice).generic(
-        "POST", "/api/v1/tokens", '{"name": "ok", "expires_in_days": 1e400}', content_type="application/json"
+        "POST",
+        "/api/v1/tokens",
+        '{"name": "ok", "expires_in_days": 1e400}',
+        content_type="application/json",
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "PARSE_ERROR"
 
 
 def test_token_limits_are_accepted_at_the_edge(alice, api_client_for):
-    response = api_client_for(alice).post("/api/v1/tokens", {"name": "n" * 100, "expires_in_days": 3650})
+    response = api_client_for(alice).post(
+        "/api/v1/tokens", {"name": "n" * 100, "expires_in_days": 3650}
+    )
     assert response.status_code == 201
 
 

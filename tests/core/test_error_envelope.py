@@ -42,11 +42,17 @@ def test_wrong_method_is_405(client, project):
 
 
 def test_unsupported_media_type_is_415(client):
-    assert_envelope(post_raw(client, "name=x", "application/x-www-form-urlencoded"), 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert_envelope(
+        post_raw(client, "name=x", "application/x-www-form-urlencoded"),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
 
 
 def test_validation_errors_are_422_with_field_details(client):
-    body = assert_envelope(client.post("/api/v1/projects", {}, format="json"), 422, "VALIDATION_ERROR")
+    body = assert_envelope(
+        client.post("/api/v1/projects", {}, format="json"), 422, "VALIDATION_ERROR"
+    )
     assert "name" in body["error"]["details"]["fields"]
 
 
@@ -131,7 +137,9 @@ def test_malformed_project_ids_are_400(client, path):
     assert_envelope(client.get(path), 400, "INVALID_ID")
 
 
-@pytest.mark.parametrize("query", ["name=%00", "name=%ED%A0%80", "name=" + "n" * 10_000, "page_size=-1", "page=%00"])
+@pytest.mark.parametrize(
+    "query", ["name=%00", "name=%ED%A0%80", "name=" + "n" * 10_000, "page_size=-1", "page=%00"]
+)
 def test_hostile_query_strings_never_produce_a_5xx(client, query):
     response = client.get(f"/api/v1/projects?{query}")
     assert response.status_code < 500

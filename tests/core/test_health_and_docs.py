@@ -26,7 +26,10 @@ def test_the_heartbeat_task_makes_the_worker_look_alive(anon_client):
 
 def test_healthz_is_503_when_redis_is_down(anon_client, settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
     }
     response = anon_client.get("/healthz")
     assert response.status_code == 503

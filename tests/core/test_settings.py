@@ -9,13 +9,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args, env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def production_env(**overrides):
     # Only what a production host sets: no test-process variables such as DJANGO_ALLOW_ASYNC_UNSAFE.
-    env = {key: os.environ[key] for key in ("PATH", "DATABASE_URL", "REDIS_URL") if key in os.environ}
+    env = {
+        key: os.environ[key] for key in ("PATH", "DATABASE_URL", "REDIS_URL") if key in os.environ
+    }
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -32,7 +39,9 @@ def test_deploy_checks_pass_with_production_like_settings():
 
 
 def test_deploy_checks_fail_when_https_hardening_is_off():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(HTTPS="false"))
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env(HTTPS="false")
+    )
     assert result.returncode != 0
     assert "security.W008" in result.stderr + result.stdout
 

@@ -22,7 +22,9 @@ def role_of(project, user):
 
 def test_admin_adds_a_member_by_email_case_insensitively(alice, project, api_client_for):
     dora = UserFactory(email="dora@example.com")
-    response = api_client_for(alice).post(members_url(project), {"email": "Dora@Example.com", "role": "editor"})
+    response = api_client_for(alice).post(
+        members_url(project), {"email": "Dora@Example.com", "role": "editor"}
+    )
     assert response.status_code == 201
     assert response.json() == {
         "user_id": dora.pk,
@@ -68,7 +70,9 @@ def test_adding_a_member_refuses_bad_requests(alice, project, api_client_for, bo
 
 def test_inactive_users_cannot_be_added(alice, project, api_client_for):
     UserFactory(email="gone@example.com", is_active=False)
-    response = api_client_for(alice).post(members_url(project), {"email": "gone@example.com", "role": "viewer"})
+    response = api_client_for(alice).post(
+        members_url(project), {"email": "gone@example.com", "role": "viewer"}
+    )
     assert response.json()["error"]["code"] == "UNKNOWN_USER"
 
 
@@ -76,10 +80,14 @@ def test_only_owners_grant_the_owner_role(alice, project, api_client_for):
     ada = UserFactory()
     access.assign_role(user=ada, project=project, role=ProjectRole.ADMIN)
     UserFactory(email="dora@example.com")
-    response = api_client_for(ada).post(members_url(project), {"email": "dora@example.com", "role": "owner"})
+    response = api_client_for(ada).post(
+        members_url(project), {"email": "dora@example.com", "role": "owner"}
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "OWNER_REQUIRED"
-    response = api_client_for(alice).post(members_url(project), {"email": "dora@example.com", "role": "owner"})
+    response = api_client_for(alice).post(
+        members_url(project), {"email": "dora@example.com", "role": "owner"}
+    )
     assert response.status_code == 201
 
 
@@ -129,32 +137,40 @@ def test_malformed_member_ids_are_400(alice, project, api_client_for, user_id):
     assert response.json()["error"]["code"] == "INVALID_ID"
 
 
+def demote_concurrently(project, members):
+    """Demote each member from its own thread, all starting at once; return the outcomes."""
+    barrier = threading.Barrier(len(members))
+    outcomes = []
+
+    def demote(member):
+        barrier.wait()
+        try:
+            services.change_member_role(
+                project=project,
+                actor_role=ProjectRole.OWNER,
+                member_id=member.pk,
+                role=ProjectRole.ADMIN,
+            )
+            outcomes.append("ok")
+        except LastOwner:
+            outcomes.append("last owner")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=demote, args=(member,)) for member in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_demoting_each_other_at_once_leave_one_owner():
     for _ in range(10):
         first, second = UserFactory(), UserFactory()
         project = make_project({first: ProjectRole.OWNER, second: ProjectRole.OWNER})
-        barrier = threading.Barrier(2)
-        outcomes = []
-
-        def demote(member):
-            barrier.wait()
-            try:
-                services.change_member_role(
-                    project=project, actor_role=ProjectRole.OWNER, member_id=member.pk, role=ProjectRole.ADMIN
-                )
-                outcomes.append("ok")
-            except LastOwner:
-                outcomes.append("last owner")
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=demote, args=(m,)) for m in (first, second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(outcomes) == ["last owner", "ok"]
+        assert sorted(demote_concurrently(project, [first, second])) == ["last owner", "ok"]
         owners = ProjectMembership.objects.filter(
             content_object=project, permission__codename="project_owner"
         )

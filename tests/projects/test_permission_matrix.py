@@ -42,7 +42,12 @@ def client_as(persona, world, api_client_for, anon_client):
 ENDPOINTS = {
     # name: (method, path template, body, expected status per persona)
     "retrieve": ("get", "/api/v1/projects/{p}", None, (200, 200, 200, 200, 404, 401)),
-    "update": ("patch", "/api/v1/projects/{p}", {"name": "Renamed"}, (200, 200, 403, 403, 404, 401)),
+    "update": (
+        "patch",
+        "/api/v1/projects/{p}",
+        {"name": "Renamed"},
+        (200, 200, 403, 403, 404, 401),
+    ),
     "delete": ("delete", "/api/v1/projects/{p}", None, (202, 403, 403, 403, 404, 401)),
     "restore": ("post", "/api/v1/projects/{p}/restore", None, (200, 403, 403, 403, 404, 401)),
     "members": ("get", "/api/v1/projects/{p}/members", None, (200, 200, 200, 200, 404, 401)),
@@ -83,13 +88,15 @@ def test_project_endpoint_answers_each_persona_as_the_matrix_says(
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_outsider_gets_the_same_404_body_as_for_a_missing_project(
-    endpoint, world, api_client_for
-):
+def test_outsider_gets_the_same_404_body_as_for_a_missing_project(endpoint, world, api_client_for):
     method, template, body, _ = ENDPOINTS[endpoint]
     client = api_client_for(world["people"]["outsider"])
-    real = getattr(client, method)(template.format(p=world["project"].pk, t=world["target"].pk), body, format="json")
-    missing = getattr(client, method)(template.format(p=uuid.uuid4(), t=world["target"].pk), body, format="json")
+    real = getattr(client, method)(
+        template.format(p=world["project"].pk, t=world["target"].pk), body, format="json"
+    )
+    missing = getattr(client, method)(
+        template.format(p=uuid.uuid4(), t=world["target"].pk), body, format="json"
+    )
     assert real.status_code == missing.status_code == 404
     assert real.json()["error"] == missing.json()["error"]
 

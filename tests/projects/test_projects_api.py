@@ -27,7 +27,10 @@ def test_a_contributor_creates_a_project_and_becomes_its_owner(alice, api_client
     assert response.status_code == 201
     body = response.json()
     assert (body["name"], body["description"], body["role"], body["colour"]) == (
-        "Reading lists", "For classes", "owner", "#4f46e5",
+        "Reading lists",
+        "For classes",
+        "owner",
+        "#4f46e5",
     )
     project = Project.objects.get(pk=body["id"])
     assert project.created_by == alice
@@ -63,7 +66,9 @@ def test_project_creation_refuses_invalid_fields_with_422(alice, api_client_for,
 
 
 def test_project_name_at_the_limit_is_accepted(alice, api_client_for):
-    response = api_client_for(alice).post("/api/v1/projects", {"name": "x" * 120, "description": "d" * 5000})
+    response = api_client_for(alice).post(
+        "/api/v1/projects", {"name": "x" * 120, "description": "d" * 5000}
+    )
     assert response.status_code == 201
 
 
@@ -71,11 +76,21 @@ def test_server_owned_fields_in_the_body_are_ignored(alice, api_client_for):
     other = make_project()
     response = api_client_for(alice).post(
         "/api/v1/projects",
-        {"name": "Mine", "id": str(uuid.uuid4()), "parent_id": str(other.pk), "created_by_id": 999, "role": "viewer"},
+        {
+            "name": "Mine",
+            "id": str(uuid.uuid4()),
+            "parent_id": str(other.pk),
+            "created_by_id": 999,
+            "role": "viewer",
+        },
     )
     assert response.status_code == 201
     project = Project.objects.get(pk=response.json()["id"])
-    assert (project.parent_id, project.created_by_id, response.json()["role"]) == (None, alice.pk, "owner")
+    assert (project.parent_id, project.created_by_id, response.json()["role"]) == (
+        None,
+        alice.pk,
+        "owner",
+    )
 
 
 def test_admin_renames_and_recolours(alice, project, api_client_for):
@@ -84,7 +99,11 @@ def test_admin_renames_and_recolours(alice, project, api_client_for):
     )
     assert response.status_code == 200
     project.refresh_from_db()
-    assert (project.name, project.colour, project.description) == ("Renamed", "#0f766e", "A project made by a test.")
+    assert (project.name, project.colour, project.description) == (
+        "Renamed",
+        "#0f766e",
+        "A project made by a test.",
+    )
 
 
 def test_an_empty_patch_is_422(alice, project, api_client_for):
@@ -114,7 +133,9 @@ def test_an_owner_restores_a_scheduled_project(alice, project, api_client_for):
 
 def test_purge_deletes_only_projects_past_their_grace(alice, project):
     due = make_project({alice: ProjectRole.OWNER})
-    Project.objects.filter(pk=due.pk).update(deletion_scheduled_at=timezone.now() - timedelta(seconds=1))
+    Project.objects.filter(pk=due.pk).update(
+        deletion_scheduled_at=timezone.now() - timedelta(seconds=1)
+    )
     services.schedule_project_deletion(project=project, actor=alice)
     assert services.purge_scheduled_projects() == 1
     assert list(Project.objects.values_list("pk", flat=True)) == [project.pk]
@@ -127,7 +148,10 @@ def test_project_list_filters_by_name_and_sandbox_flag(alice, api_client_for):
     make_project({alice: ProjectRole.OWNER}, name="Grading sandbox", parent=parent)
     make_project({alice: ProjectRole.OWNER}, name="Reading")
     client = api_client_for(alice)
-    names = lambda query: [p["name"] for p in client.get(f"/api/v1/projects?{query}").json()["results"]]  # noqa: E731
+
+    def names(query):
+        return [p["name"] for p in client.get(f"/api/v1/projects?{query}").json()["results"]]
+
     assert names("name=grad") == ["Grading", "Grading sandbox"]
     assert names("is_sandbox=true") == ["Grading sandbox"]
     assert names("is_sandbox=false") == ["Grading", "Reading"]

@@ -9,12 +9,12 @@ from rest_framework.request import Request
 from apps.accounts import services
 from apps.accounts.models import ApiToken, User
 
-# Exactly one "Bearer <token>": a second Authorization header arrives comma-joined and fails here.
+# Exactly one "Bearer <token>"; a second Authorization header arrives comma-joined and fails.
 _BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer skt_pat_...`. Any Authorization header that is not a live token is 401."""
+    """`Authorization: Bearer skt_pat_...`; any other Authorization header is a 401."""
 
     keyword = "Bearer"
 
@@ -44,5 +44,6 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal access token (skt_pat_...) from /accounts/tokens/ or POST /api/v1/tokens.",
+            "description": "A personal access token (skt_pat_...) from /accounts/tokens/ "
+            "or POST /api/v1/tokens.",
         }

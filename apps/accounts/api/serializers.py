@@ -1,9 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.core.api.fields import StrictCharField, StrictIntegerField
-
 from apps.accounts.models import ApiToken
+from apps.core.api.fields import StrictCharField, StrictIntegerField
 
 
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
@@ -11,8 +10,17 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
 
     class Meta:
         model = ApiToken
-        fields = ("id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "status")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "status",
+        )
+        read_only_fields: tuple[str, ...] = fields
 
     def get_status(self, token: ApiToken) -> str:
         if token.revoked_at is not None:
@@ -22,7 +30,9 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):
-    token = serializers.CharField(read_only=True, help_text="The secret. Shown only in this response.")
+    token = serializers.CharField(
+        read_only=True, help_text="The secret. Shown only in this response."
+    )
 
     class Meta(ApiTokenSerializer.Meta):
         fields = (*ApiTokenSerializer.Meta.fields, "token")
@@ -32,6 +42,9 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 class ApiTokenCreateSerializer(serializers.Serializer[None]):
     name = StrictCharField(max_length=100, trim_whitespace=True)
     expires_in_days = StrictIntegerField(
-        required=False, allow_null=True, default=None, min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
         max_value=settings.API_TOKEN_MAX_EXPIRY_DAYS,
     )

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts import services
+from apps.accounts.access import authenticated_user
 from apps.accounts.api.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -19,7 +20,9 @@ from apps.core.exceptions import NotFound
 from apps.core.identifiers import parse_int_id
 
 
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[ApiToken]):
+class ApiTokenViewSet(
+    mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[ApiToken]
+):
     """The caller's own personal access tokens. Other people's tokens are 404."""
 
     serializer_class = ApiTokenSerializer
@@ -28,7 +31,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+        return ApiToken.objects.filter(user=authenticated_user(self.request)).order_by(
+            "-created_at", "-id"
+        )
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -36,7 +41,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
     @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
     def create(self, request: Request) -> Response:
         data = validated(ApiTokenCreateSerializer, request)
-        token, secret = services.create_api_token(user=request.user, **data)  # type: ignore[arg-type]
+        token, secret = services.create_api_token(user=authenticated_user(request), **data)
         token.token = secret  # type: ignore[attr-defined]
         body = ApiTokenCreatedSerializer(token, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -10,7 +10,11 @@ from apps.core.logs import current_request_id
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {
-        "error": {"code": code, "message": message, "details": details if details is not None else {}},
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details if details is not None else {},
+        },
         "request_id": current_request_id(),
     }
 

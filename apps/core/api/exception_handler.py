@@ -41,7 +41,7 @@ DRF_CODES: dict[type[drf.APIException], str] = {
 def domain_status(exc: domain.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]  # type: ignore[index]
+            return DOMAIN_STATUS[cls]
     return 400
 
 
@@ -50,7 +50,9 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     if isinstance(exc, domain.DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=domain_status(exc))
     if isinstance(exc, DjangoValidationError):
-        exc = drf.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = drf.ValidationError(
+            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("PAYLOAD_TOO_LARGE", "Request body is too large."), status=413)
     if isinstance(exc, SuspiciousOperation):
@@ -73,9 +75,10 @@ def _drf_response(exc: drf.APIException) -> Response:
     else:
         message, details = str(exc.detail), {}
     headers = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait) + 1)
-        details = {"retry_after_seconds": int(exc.wait) + 1}
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait) + 1)
+        details = {"retry_after_seconds": int(wait) + 1}
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         headers["WWW-Authenticate"] = auth_header
@@ -83,7 +86,7 @@ def _drf_response(exc: drf.APIException) -> Response:
 
 
 def _as_field_map(detail: Any) -> Any:
-    """Validation details as {"field": ["message", ...]}; non-field errors under "non_field_errors"."""
+    """Validation details as {"field": ["message", ...]}, others under "non_field_errors"."""
     if isinstance(detail, dict):
         return {key: _as_field_map(value) for key, value in detail.items()}
     if isinstance(detail, list):

@@ -3,7 +3,6 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.fields import StrictCharField, StrictEmailField, StrictRegexField
-
 from apps.projects.models import COLOUR_PATTERN, Project, ProjectMembership, ProjectRole
 
 
@@ -13,8 +12,16 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     class Meta:
         model = Project
         fields = (
-            "id", "name", "description", "colour", "parent_id", "created_by_id",
-            "created_at", "updated_at", "deletion_scheduled_at", "role",
+            "id",
+            "name",
+            "description",
+            "colour",
+            "parent_id",
+            "created_by_id",
+            "created_at",
+            "updated_at",
+            "deletion_scheduled_at",
+            "role",
         )
         read_only_fields = fields
 

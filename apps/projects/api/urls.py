@@ -15,5 +15,9 @@ urlpatterns = [
     path("projects/<str:project_id>", project_detail, name="project-detail"),
     path("projects/<str:project_id>/restore", project_restore, name="project-restore"),
     path("projects/<str:project_id>/members", member_list, name="project-member-list"),
-    path("projects/<str:project_id>/members/<str:user_id>", member_detail, name="project-member-detail"),
+    path(
+        "projects/<str:project_id>/members/<str:user_id>",
+        member_detail,
+        name="project-member-detail",
+    ),
 ]

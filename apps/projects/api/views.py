@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.access import authenticated_user
 from apps.core.api.validation import validated
 from apps.core.identifiers import parse_int_id
 from apps.projects import access, services
@@ -31,7 +32,7 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def create(self, request: Request) -> Response:
         data = validated(ProjectCreateSerializer, request)
-        project = services.create_project(creator=request.user, **data)  # type: ignore[arg-type]
+        project = services.create_project(creator=authenticated_user(request), **data)
         project.role_codename = ProjectRole.OWNER.codename
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -44,7 +45,9 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
         project = access.get_project_for_user(
             user=request.user, project_id=project_id, min_role=ProjectRole.ADMIN
         )
-        project = services.update_project(project=project, **validated(ProjectUpdateSerializer, request))
+        project = services.update_project(
+            project=project, **validated(ProjectUpdateSerializer, request)
+        )
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(request=None, responses={202: ProjectSerializer})
@@ -53,7 +56,9 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
         project = access.get_project_for_user(
             user=request.user, project_id=project_id, min_role=ProjectRole.OWNER
         )
-        project = services.schedule_project_deletion(project=project, actor=request.user)  # type: ignore[arg-type]
+        project = services.schedule_project_deletion(
+            project=project, actor=authenticated_user(request)
+        )
         return Response(ProjectSerializer(project).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: ProjectSerializer})
@@ -66,7 +71,7 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
             min_role=ProjectRole.OWNER,
             include_scheduled=True,
         )
-        project = services.restore_project(project=project, actor=request.user)  # type: ignore[arg-type]
+        project = services.restore_project(project=project, actor=authenticated_user(request))
         return Response(ProjectSerializer(project).data)
 
 
@@ -79,7 +84,7 @@ class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
     def list(self, request: Request, project_id: str) -> Response:
         project = access.get_project_for_user(user=request.user, project_id=project_id)
         page = self.paginate_queryset(access.memberships_of(project))
-        return self.get_paginated_response(MemberSerializer(page, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def create(self, request: Request, project_id: str) -> Response:
@@ -88,7 +93,10 @@ class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
         )
         data = validated(MemberCreateSerializer, request)
         membership = services.add_member(
-            project=project, actor_role=project.caller_role, email=data["email"], role=ProjectRole(data["role"])  # type: ignore[attr-defined]
+            project=project,
+            actor_role=project.caller_role,
+            email=data["email"],
+            role=ProjectRole(data["role"]),
         )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -100,7 +108,10 @@ class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
         member_id = parse_int_id(user_id, name="user_id")
         role = ProjectRole(validated(MemberUpdateSerializer, request)["role"])
         membership = services.change_member_role(
-            project=project, actor_role=project.caller_role, member_id=member_id, role=role  # type: ignore[attr-defined]
+            project=project,
+            actor_role=project.caller_role,
+            member_id=member_id,
+            role=role,
         )
         return Response(MemberSerializer(membership).data)
 
@@ -114,8 +125,9 @@ class ProjectMemberViewSet(viewsets.GenericViewSet[ProjectMembership]):
             min_role=ProjectRole.VIEWER if leaving else ProjectRole.ADMIN,
         )
         services.remove_member(
-            project=project, actor=request.user, actor_role=project.caller_role, member_id=member_id  # type: ignore[arg-type, attr-defined]
+            project=project,
+            actor=authenticated_user(request),
+            actor_role=project.caller_role,
+            member_id=member_id,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
-        parser.add_argument("--password", help="Without it the account cannot sign in with a password.")
+        parser.add_argument(
+            "--password", help="Without it the account cannot sign in with a password."
+        )
         parser.add_argument("--role", choices=Role.values, default=Role.USER)
         parser.add_argument("--full-name", default="")
 

@@ -18,4 +18,6 @@ if ! command -v wrk >/dev/null; then
 fi
 
 python manage.py migrate --noinput -v0
+# Progress lines should appear as each run ends, also when the output goes to a pipe or a file.
+export PYTHONUNBUFFERED=1
 exec python -m bench.run "$@"

@@ -8,5 +8,5 @@ class ApiTokenForm(forms.Form):
         required=False,
         min_value=1,
         max_value=settings.API_TOKEN_MAX_EXPIRY_DAYS,
-        help_text="Leave empty for a token that does not expire.",
+        widget=forms.NumberInput(attrs={"placeholder": "empty = never expires"}),
     )

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services
@@ -12,6 +13,7 @@ from apps.accounts.models import ApiToken
 
 
 @login_required
+@never_cache  # the response may carry a new secret: never store it in a browser cache
 def token_list(request: HttpRequest) -> HttpResponse:
     """List the user's tokens and mint new ones; a new secret is shown on this response only."""
     form = ApiTokenForm(request.POST or None)

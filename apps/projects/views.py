@@ -45,9 +45,13 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
             services.update_project(project=project, **form.cleaned_data)
             messages.success(request, "Project updated.")
             return redirect("projects:project-detail", project_id=project.pk)
+    members = list(access.memberships_of(project))
+    owner_ids = [member.user_id for member in members if member.role == ProjectRole.OWNER]
     context = {
         "project": project,
-        "members": list(access.memberships_of(project)),
+        "members": members,
+        # The only owner can neither leave nor step down, so the page offers neither.
+        "sole_owner_id": owner_ids[0] if len(owner_ids) == 1 else None,
         "is_admin": is_admin,
         "is_owner": project.caller_role == ProjectRole.OWNER,
         "form": form,

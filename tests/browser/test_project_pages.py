@@ -70,22 +70,40 @@ def test_owner_adds_changes_and_removes_a_member(
     screenshot("removed")
 
 
-def test_the_only_owner_cannot_demote_themselves(
+def test_the_only_owner_is_offered_neither_demotion_nor_leaving(
     page, live_server, login, screenshot, alice, project: Project
 ):
     login(page, live_server, alice)
     page.goto(f"/projects/{project.pk}/")
 
+    own_row = member_row(page, alice.email)
+    expect(own_row).to_contain_text("the only owner")
+    expect(own_row.locator("select")).to_have_count(0)
+    expect(own_row.get_by_role("button", name="Leave")).to_have_count(0)
+    screenshot("sole-owner")
+
+
+def test_a_stale_page_cannot_remove_the_last_owner(
+    page, live_server, login, screenshot, alice, bob, project: Project
+):
+    assign_role(user=bob, project=project, role=ProjectRole.OWNER)
+    login(page, live_server, alice)
+    page.goto(f"/projects/{project.pk}/")
+    # While alice's page is open, bob stops being an owner elsewhere.
+    assign_role(user=bob, project=project, role=ProjectRole.EDITOR)
+
     set_role(page, alice.email, "Viewer")
 
-    expect(page.get_by_role("status")).to_have_text("A project must keep at least one owner.")
+    expect(page.get_by_role("alert")).to_have_text("A project must keep at least one owner.")
     expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))
-    expect(member_row(page, alice.email).locator("td.role")).to_have_text("Owner")
+    expect(member_row(page, alice.email)).to_contain_text("Owner")
     expect(page.locator("#my-role")).to_have_text("Your role: Owner")
     screenshot("last-owner")
 
 
-def test_viewer_sees_members_but_no_controls(page, live_server, login, screenshot, project: Project):
+def test_viewer_sees_members_but_no_controls(
+    page, live_server, login, screenshot, project: Project
+):
     viewer = UserFactory(email="victor@example.com")
     assign_role(user=viewer, project=project, role=ProjectRole.VIEWER)
     login(page, live_server, viewer)

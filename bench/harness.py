@@ -127,6 +127,8 @@ def server_env(overrides: Mapping[str, str]) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "DEBUG": "false",
+            # Plain HTTP on 127.0.0.1, as `make run`: HTTPS=true would redirect every request.
+            "HTTPS": "false",
             # Production level: the per-request access log line is part of the cost.
             "LOG_LEVEL": "INFO",
         }
@@ -299,6 +301,7 @@ class Comparison:
         return [result for name, result in self.runs if name == case.name]
 
     def median(self, case: Case) -> WrkResult:
+        """Each metric's median over the rounds on its own; counts are summed over the rounds."""
         results = self.results(case)
         return WrkResult(
             requests_per_second=statistics.median(r.requests_per_second for r in results),
@@ -350,12 +353,13 @@ def _row(result: WrkResult) -> str:
 def print_table(comparison: Comparison, target: float) -> None:
     ratio = comparison.ratio
     print()
-    print(f"  {'case':<14} {'req/s (median)':>14} {'p50 ms':>9} {'p99 ms':>9} {'requests':>9}")
+    header = f"  {'case':<14} {'req/s (median)':>14} {'p50 ms':>9} {'p99 ms':>9}"
+    print(f"{header} {'requests (all rounds)':>22}")
     for case in (comparison.a, comparison.b):
         median = comparison.median(case)
         print(
             f"  {case.name:<14} {median.requests_per_second:>14.1f} {median.p50_ms:>9.2f} "
-            f"{median.p99_ms:>9.2f} {median.requests:>9}"
+            f"{median.p99_ms:>9.2f} {median.requests:>22}"
         )
     print(
         f"  ratio {comparison.a.name}/{comparison.b.name} = {ratio:.3f}  "

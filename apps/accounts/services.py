@@ -1,12 +1,12 @@
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -96,26 +96,47 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def authenticate_api_token(*, secret: str) -> ApiToken | None:
-    """Return the live token for `secret` with its user loaded, or None.
+@dataclass(frozen=True)
+class TokenCredential:
+    """What a request authenticated with: `request.auth` for Bearer requests."""
 
-    Revocation and expiry are decided by the database clock in the same query.
-    """
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=hash_token(secret), revoked_at__isnull=True, user__is_active=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
-        .first()
+    token_id: int
+    user: User
+
+
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# Runs on every API request. Written as SQL because building the equivalent ORM query costs
+# 0.6 ms per request against 0.1 ms for this (bench/project_get.py). Revocation, expiry (by the
+# database clock) and the user's active flag are decided in the same statement.
+_AUTHENTICATE_SQL = """
+    SELECT t.id, t.last_used_at, {user_columns}
+    FROM {tokens} t JOIN {users} u ON u.id = t.user_id
+    WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active
+      AND (t.expires_at IS NULL OR t.expires_at > now())
+""".format(  # noqa: S608 - names come from model metadata; the hash is a bound parameter
+    user_columns=", ".join(f"u.{field.column}" for field in User._meta.concrete_fields),
+    tokens=ApiToken._meta.db_table,
+    users=User._meta.db_table,
+)
+
+
+def authenticate_api_token(*, secret: str) -> TokenCredential | None:
+    """Return the credential for a live token with its active user, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTHENTICATE_SQL, [hash_token(secret)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_id, last_used_at, *user_values = row
+    _record_use(token_id=token_id, last_used_at=last_used_at)
+    return TokenCredential(
+        token_id=token_id, user=User.from_db("default", _USER_FIELDS, user_values)
     )
-    if token is not None:
-        _record_use(token)
-    return token
 
 
-def _record_use(token: ApiToken) -> None:
+def _record_use(*, token_id: int, last_used_at: datetime | None) -> None:
     # Written at most once a minute per token, so authenticated reads stay read-only.
     resolution = timedelta(seconds=settings.API_TOKEN_LAST_USED_RESOLUTION_SECONDS)
     now = timezone.now()
-    if token.last_used_at is None or token.last_used_at < now - resolution:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if last_used_at is None or last_used_at < now - resolution:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)

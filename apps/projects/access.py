@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from apps.accounts.models import User
@@ -22,6 +23,23 @@ def projects_visible_to(user: User | AnonymousUser) -> QuerySet[Project]:
     )
 
 
+_PROJECT_FIELDS = [field.attname for field in Project._meta.concrete_fields]
+# Runs on nearly every project-scoped request; SQL because building the equivalent ORM query
+# costs 0.6 ms per request against 0.1 ms for this (bench/project_get.py).
+_MEMBER_PROJECT_SQL = """
+    SELECT perm.codename, {project_columns}
+    FROM {projects} p
+    JOIN {memberships} m ON m.content_object_id = p.id AND m.user_id = %s
+    JOIN {permissions} perm ON perm.id = m.permission_id
+    WHERE p.id = %s AND (p.deletion_scheduled_at IS NULL OR %s)
+""".format(  # noqa: S608 - names come from model metadata; values are bound parameters
+    project_columns=", ".join(f"p.{field.column}" for field in Project._meta.concrete_fields),
+    projects=Project._meta.db_table,
+    memberships=ProjectMembership._meta.db_table,
+    permissions=Permission._meta.db_table,
+)
+
+
 def get_project_for_user(
     *,
     user: User | AnonymousUser,
@@ -29,7 +47,7 @@ def get_project_for_user(
     min_role: ProjectRole = ProjectRole.VIEWER,
     include_scheduled: bool = False,
 ) -> Project:
-    """Return the project with `role` set to the caller's role.
+    """Return the project with `caller_role` set, in one query.
 
     :raises BadRequest: `project_id` is not a UUID
     :raises ProjectNotFound: no such project, or the caller is not a member (same answer)
@@ -40,14 +58,16 @@ def get_project_for_user(
         if isinstance(project_id, uuid.UUID)
         else parse_uuid(project_id, name="project_id")
     )
-    projects = projects_visible_to(user)
-    if include_scheduled and user.is_authenticated:
-        projects = Project.objects.filter(memberships__user=user).annotate(
-            role_codename=F("memberships__permission__codename")  # type: ignore[no-redef]
-        )
-    project = projects.filter(pk=pk).first()
-    if project is None:
+    if not user.is_authenticated:
         raise ProjectNotFound()
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_PROJECT_SQL, [user.pk, pk, include_scheduled])
+        row = cursor.fetchone()
+    if row is None:
+        raise ProjectNotFound()
+    codename, *values = row
+    project = Project.from_db("default", _PROJECT_FIELDS, values)
+    project.role_codename = codename
     if project.caller_role.rank < min_role.rank:
         raise ProjectRoleRequired(
             f"This action needs the project role {min_role.value} or higher.",

@@ -66,10 +66,11 @@ def test_a_body_at_the_limit_is_read_and_one_byte_more_is_413(client, settings):
     assert body["error"]["details"] == {"max_bytes": limit}
 
 
-def test_throttled_requests_are_429_with_retry_after(alice, api_client_for, monkeypatch):
-    from rest_framework.throttling import SimpleRateThrottle
-
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "2/min", "anon": "2/min"})
+def test_throttled_requests_are_429_with_retry_after(alice, api_client_for, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "2/min", "anon": "2/min"},
+    }
     client = api_client_for(alice)
     statuses = [client.get("/api/v1/projects").status_code for _ in range(3)]
     assert statuses[:2] == [200, 200]
@@ -143,3 +144,12 @@ def test_malformed_project_ids_are_400(client, path):
 def test_hostile_query_strings_never_produce_a_5xx(client, query):
     response = client.get(f"/api/v1/projects?{query}")
     assert response.status_code < 500
+
+
+def test_throttling_fails_open_when_redis_is_down(alice, api_client_for, settings, monkeypatch):
+    import redis
+
+    from apps.core.api import throttling
+
+    monkeypatch.setattr(throttling, "redis_client", lambda: redis.Redis(port=1, socket_connect_timeout=0.2))
+    assert api_client_for(alice).get("/api/v1/projects").status_code == 200

@@ -7,7 +7,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from apps.accounts import services
-from apps.accounts.models import ApiToken, User
+from apps.accounts.models import User
 
 # Exactly one "Bearer <token>"; a second Authorization header arrives comma-joined and fails.
 _BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
@@ -18,17 +18,17 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+    def authenticate(self, request: Request) -> tuple[User, services.TokenCredential] | None:
         header: Any = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None  # the next class (session) may still authenticate the request
         match = _BEARER.match(header) if isinstance(header, str) else None
         if match is None:
             raise AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
-        token = services.authenticate_api_token(secret=match.group(1))
-        if token is None:
+        credential = services.authenticate_api_token(secret=match.group(1))
+        if credential is None:
             raise AuthenticationFailed("Invalid, revoked or expired token.")
-        return token.user, token
+        return credential.user, credential
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

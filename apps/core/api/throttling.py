@@ -1,0 +1,75 @@
+"""Request rate limits as fixed one-window counters in Redis: one INCR per request.
+
+DRF's SimpleRateThrottle keeps a pickled list of every request time in the window, so its cost
+grows with the rate (measured: 0.5 ms per request at 6,000 entries). A fixed window admits at
+most twice the rate across a window boundary, which is fine for a politeness limit; hard limits
+(concurrent runs) are enforced in the database instead.
+"""
+
+import time
+from typing import Any
+
+import redis
+import structlog
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from apps.core.redis import redis_client
+
+log = structlog.get_logger(__name__)
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'6000/min' -> (6000, 60)."""
+    count, period = rate.split("/")
+    return int(count), _PERIODS[period.strip()[0]]
+
+
+class _FixedWindowThrottle(BaseThrottle):
+    scope = ""
+
+    def identity(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        ident = self.identity(request)
+        if ident is None:
+            return True
+        limit, period = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[self.scope]))
+        now = time.time()
+        key = f"throttle:{self.scope}:{ident}:{int(now // period)}"
+        try:
+            pipe = redis_client().pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, period)
+            count = pipe.execute()[0]
+        except redis.RedisError as exc:
+            # A politeness limit must not take the API down with Redis: fail open, loudly.
+            log.warning("throttle.redis_unavailable", error=type(exc).__name__)
+            return True
+        self._wait = period - (now % period)
+        return int(count) <= limit
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
+
+
+class UserRateThrottle(_FixedWindowThrottle):
+    """Per authenticated user, rate `API_THROTTLE_USER`."""
+
+    scope = "user"
+
+    def identity(self, request: Request) -> str | None:
+        return str(request.user.pk) if request.user.is_authenticated else None
+
+
+class AnonRateThrottle(_FixedWindowThrottle):
+    """Per client address for anonymous requests, rate `API_THROTTLE_ANON`."""
+
+    scope = "anon"
+
+    def identity(self, request: Request) -> str | None:
+        return None if request.user.is_authenticated else self.get_ident(request)

@@ -151,5 +151,7 @@ def test_throttling_fails_open_when_redis_is_down(alice, api_client_for, setting
 
     from apps.core.api import throttling
 
-    monkeypatch.setattr(throttling, "redis_client", lambda: redis.Redis(port=1, socket_connect_timeout=0.2))
+    monkeypatch.setattr(
+        throttling, "redis_client", lambda: redis.Redis(port=1, socket_connect_timeout=0.2)
+    )
     assert api_client_for(alice).get("/api/v1/projects").status_code == 200

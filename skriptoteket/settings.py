@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.projects",
+    "apps.kvcollections",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------
@@ -166,6 +167,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 PROJECT_DELETION_GRACE_DAYS = env_int("PROJECT_DELETION_GRACE_DAYS", 7)
+# Collections data API (/collections/): body, bulk and stream limits.
+COLLECTIONS_MAX_BODY_BYTES = env_int("COLLECTIONS_MAX_BODY_BYTES", 10_000_000)
+COLLECTIONS_MAX_BULK_ITEMS = env_int("COLLECTIONS_MAX_BULK_ITEMS", 1000)
+COLLECTIONS_DEFAULT_LIMIT = env_int("COLLECTIONS_DEFAULT_LIMIT", 1000)
+COLLECTIONS_MAX_LIMIT = env_int("COLLECTIONS_MAX_LIMIT", 10_000)
+COLLECTIONS_MAX_PATTERN_LENGTH = env_int("COLLECTIONS_MAX_PATTERN_LENGTH", 512)
+# Rows per keyset query while streaming; no transaction or cursor spans two pages.
+COLLECTIONS_PAGE_SIZE = env_int("COLLECTIONS_PAGE_SIZE", 500)
+# Pattern queries that cannot use the key index (e.g. "*abc*") stop after this long.
+COLLECTIONS_PATTERN_TIMEOUT_MS = env_int("COLLECTIONS_PATTERN_TIMEOUT_MS", 5000)
 API_TOKEN_MAX_EXPIRY_DAYS = env_int("API_TOKEN_MAX_EXPIRY_DAYS", 3650)
 # A token's last_used_at is written at most this often, so authentication stays read-only.
 API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
@@ -227,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
         "task": "apps.core.tasks.record_worker_heartbeat_task",
         "schedule": 30.0,
+    },
+    "recount-collection-counters": {
+        "task": "apps.kvcollections.tasks.recount_collection_counters_task",
+        "schedule": 3600.0,
     },
     "purge-scheduled-projects": {
         "task": "apps.projects.tasks.purge_scheduled_projects_task",

@@ -97,10 +97,29 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class TokenKind(models.TextChoices):
+    PERSONAL = "personal", "Personal access token"
+    # Minted by the runs app for one tool run; acts with the rights of that run's project on the
+    # collections API only, and is revoked when the run finishes.
+    RUN = "run", "Run token"
+
+
 class ApiToken(TimeStampedModel):
     """A bearer credential. Only the SHA-256 of the secret is stored; the secret is shown once."""
 
+    kind = models.CharField(max_length=16, choices=TokenKind.choices, default=TokenKind.PERSONAL)
+    # Personal tokens act as this user; run tokens record who started the run.
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    # Run tokens only: the one project whose collections the token may use.
+    project = models.ForeignKey(
+        "projects.Project",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="run_tokens",
+    )
+    # Run tokens only: the run it was minted for (the runs app links it).
+    run_id = models.UUIDField(null=True, blank=True)
     name = models.CharField(max_length=100)
     # Used by authentication: one indexed lookup per request.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -112,6 +131,15 @@ class ApiToken(TimeStampedModel):
 
     class Meta:
         verbose_name = "API token"
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind=TokenKind.PERSONAL, project__isnull=True, run_id__isnull=True
+                )
+                | models.Q(kind=TokenKind.RUN, project__isnull=False, expires_at__isnull=False),
+                name="accounts_token_scope_matches_kind",
+            ),
+        ]
         indexes: ClassVar = [
             # Used by the token list page and GET /api/v1/tokens.
             models.Index(fields=["user", "-created_at"], name="accounts_token_user_created"),

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts import services
 from apps.accounts.access import authenticated_user
 from apps.accounts.forms import ApiTokenForm
-from apps.accounts.models import ApiToken
+from apps.accounts.models import ApiToken, TokenKind
 
 
 @login_required
@@ -25,9 +25,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
             expires_in_days=form.cleaned_data["expires_in_days"],
         )
         form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=authenticated_user(request)).order_by(
-        "-created_at", "-id"
-    )
+    tokens = ApiToken.objects.filter(
+        user=authenticated_user(request), kind=TokenKind.PERSONAL
+    ).order_by("-created_at", "-id")
     now = timezone.now()
     rows = [{"token": token, "usable": token.is_usable(now)} for token in tokens]
     return render(
@@ -40,7 +40,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=authenticated_user(request), pk=token_id).first()
+    token = ApiToken.objects.filter(
+        user=authenticated_user(request), kind=TokenKind.PERSONAL, pk=token_id
+    ).first()
     if token is None:
         raise Http404("Token not found.")
     services.revoke_api_token(token=token)

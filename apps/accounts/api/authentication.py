@@ -7,16 +7,20 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from apps.accounts import services
-from apps.accounts.models import User
+from apps.accounts.models import TokenKind, User
 
 # Exactly one "Bearer <token>"; a second Authorization header arrives comma-joined and fails.
 _BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer skt_pat_...`; any other Authorization header is a 401."""
+    """`Authorization: Bearer skt_pat_...`; any other Authorization header is a 401.
+
+    Only personal tokens by default; run tokens are for the collections API alone.
+    """
 
     keyword = "Bearer"
+    kinds = frozenset({TokenKind.PERSONAL})
 
     def authenticate(self, request: Request) -> tuple[User, services.TokenCredential] | None:
         header: Any = request.META.get("HTTP_AUTHORIZATION")
@@ -25,13 +29,19 @@ class BearerTokenAuthentication(BaseAuthentication):
         match = _BEARER.match(header) if isinstance(header, str) else None
         if match is None:
             raise AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
-        credential = services.authenticate_api_token(secret=match.group(1))
+        credential = services.authenticate_api_token(secret=match.group(1), kinds=self.kinds)
         if credential is None:
             raise AuthenticationFailed("Invalid, revoked or expired token.")
         return credential.user, credential
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+class CollectionsTokenAuthentication(BearerTokenAuthentication):
+    """Personal tokens and run tokens (`skt_run_...`, scoped to one project)."""
+
+    kinds = frozenset({TokenKind.PERSONAL, TokenKind.RUN})
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]

@@ -14,7 +14,7 @@ from apps.accounts.api.serializers import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
 )
-from apps.accounts.models import ApiToken
+from apps.accounts.models import ApiToken, TokenKind
 from apps.core.api.validation import validated
 from apps.core.exceptions import NotFound
 from apps.core.identifiers import parse_int_id
@@ -31,9 +31,9 @@ class ApiTokenViewSet(
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=authenticated_user(self.request)).order_by(
-            "-created_at", "-id"
-        )
+        return ApiToken.objects.filter(
+            user=authenticated_user(self.request), kind=TokenKind.PERSONAL
+        ).order_by("-created_at", "-id")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}

@@ -1,0 +1,128 @@
+"""Who may reach which collection. The only door from a request to a Collection row.
+
+Resolution happens within the caller's scope only (a run token: its project; a person: the live
+projects they are a member of), so no answer ever reveals a collection outside that scope.
+"""
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.models import QuerySet
+
+from apps.accounts.models import User
+from apps.core.identifiers import parse_uuid
+from apps.kvcollections.exceptions import (
+    AmbiguousCollection,
+    CollectionNotFound,
+    CollectionRoleRequired,
+)
+from apps.kvcollections.models import Collection
+from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, ProjectRole
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    # Set when the request came with a run token: the one project it may act on.
+    run_project_id: uuid.UUID | None = None
+
+
+class Operation(enum.Enum):
+    READ = ProjectRole.VIEWER
+    WRITE = ProjectRole.EDITOR
+    DELETE_ITEM = ProjectRole.EDITOR
+    # Any DELETE on a whole collection path: pattern, filters or everything.
+    DELETE_MANY = ProjectRole.ADMIN
+
+
+@dataclass(frozen=True)
+class CollectionAccess:
+    collection: Collection
+    # The caller's project role; None for a run token, which may do every item operation.
+    role: ProjectRole | None
+
+    def authorize(self, operation: Operation) -> None:
+        """:raises CollectionRoleRequired: a member whose role is below what `operation` needs"""
+        if self.role is not None and self.role.rank < operation.value.rank:
+            raise CollectionRoleRequired(
+                f"This operation needs the project role {operation.value.value} or higher.",
+                details={"required_role": operation.value.value, "your_role": self.role.value},
+            )
+
+
+_FIELDS = [field.attname for field in Collection._meta.concrete_fields]
+_SELECT = (
+    "SELECT {role}, {columns} FROM {collections} c JOIN {projects} p ON p.id = c.project_id".format(  # noqa: S608
+        role="{role}",
+        columns=", ".join(f"c.{field.column}" for field in Collection._meta.concrete_fields),
+        collections=Collection._meta.db_table,
+        projects=Project._meta.db_table,
+    )
+)
+_MEMBER_JOIN = (
+    f" JOIN {ProjectMembership._meta.db_table} m ON m.content_object_id = p.id AND m.user_id = %s"
+    f" JOIN {Permission._meta.db_table} perm ON perm.id = m.permission_id"
+)
+# Used on every data API request; SQL because the ORM's query building costs more than the query.
+_MEMBER_SQL = (
+    _SELECT.format(role="perm.codename")
+    + _MEMBER_JOIN
+    + (
+        " WHERE c.name = %s AND p.deletion_scheduled_at IS NULL"
+        " AND (%s::uuid IS NULL OR c.project_id = %s)"
+        " LIMIT 2"
+    )
+)
+_RUN_SQL = _SELECT.format(role="NULL") + (
+    " WHERE c.name = %s AND p.deletion_scheduled_at IS NULL AND c.project_id = %s LIMIT 2"
+)
+
+
+def resolve_collection(*, caller: Caller, name: str, project_id: str | None) -> CollectionAccess:
+    """Find the collection `name` (v1: `project_id` None; v2: in that project) for `caller`.
+
+    :raises BadRequest: `project_id` is not a UUID (INVALID_ID)
+    :raises CollectionNotFound: nothing matches within the caller's scope
+    :raises AmbiguousCollection: v1 name matches in more than one of the caller's projects
+    """
+    pk = parse_uuid(project_id, name="project_id") if project_id is not None else None
+    if caller.run_project_id is not None:
+        if pk is not None and pk != caller.run_project_id:
+            raise CollectionNotFound()
+        rows = _fetch(_RUN_SQL, [name, caller.run_project_id])
+    else:
+        rows = _fetch(_MEMBER_SQL, [caller.user.pk, name, pk, pk])
+    if not rows:
+        raise CollectionNotFound()
+    if len(rows) > 1:
+        raise AmbiguousCollection()
+    codename, *values = rows[0]
+    collection = Collection.from_db("default", _FIELDS, values)
+    return CollectionAccess(
+        collection=collection, role=ROLE_BY_CODENAME[codename] if codename else None
+    )
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def collections_of(project: Project) -> QuerySet[Collection]:
+    return Collection.objects.filter(project=project)
+
+
+def get_collection_in_project(*, project: Project, name: str) -> Collection:
+    """A collection of a project the caller was already authorised for (management API, pages).
+
+    :raises CollectionNotFound:
+    """
+    collection = collections_of(project).filter(name=name).first()
+    if collection is None:
+        raise CollectionNotFound("Collection not found.")
+    return collection

@@ -1,0 +1,168 @@
+"""Reads of collection items: filters, key patterns, keyset pages. Plain SQL on purpose: these
+run for every page of a stream, where ORM query building would cost more than the query."""
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.utils import OperationalError
+from psycopg.errors import QueryCanceled
+
+from apps.kvcollections.exceptions import InvalidQuery, PatternTooSlow
+from apps.kvcollections.models import CollectionItem
+
+ITEMS = CollectionItem._meta.db_table
+_MAX_ID = 2**63 - 1
+# Formatted by PostgreSQL: always microseconds and "Z", as clients of the original expect.
+_UTC_ISO = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+ITEM_COLUMNS = f"id, key, value, {_UTC_ISO.format('created_at')}, {_UTC_ISO.format('updated_at')}"
+
+
+def pattern_to_like(pattern: str) -> str:
+    """Translate a key pattern to LIKE: `*` is any run of characters, `\\*` a literal star,
+    `\\\\` a literal backslash; `%`, `_` and every other character stand for themselves."""
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and pattern[index + 1 : index + 2] in ("*", "\\"):
+            out.append(_like_literal(pattern[index + 1]))
+            index += 2
+            continue
+        out.append("%" if char == "*" else _like_literal(char))
+        index += 1
+    return "".join(out)
+
+
+def _like_literal(char: str) -> str:
+    return "\\" + char if char in "%_\\" else char
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Which items an operation covers. `*_after` bounds are inclusive, `*_before` exclusive."""
+
+    key_pattern: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """SQL conditions (to AND with `collection_id = %s`) and their parameters."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.key_pattern is not None:
+            conditions.append("key LIKE %s")
+            params.append(pattern_to_like(self.key_pattern))
+        for column, op, value in (
+            ("created_at", ">=", self.created_after),
+            ("created_at", "<", self.created_before),
+            ("updated_at", ">=", self.updated_after),
+            ("updated_at", "<", self.updated_before),
+        ):
+            if value is not None:
+                conditions.append(f"{column} {op} %s")
+                params.append(value)
+        return "".join(f" AND {condition}" for condition in conditions), params
+
+    @property
+    def needs_timeout(self) -> bool:
+        # A pattern that does not start with a literal prefix cannot use the key index.
+        return self.key_pattern is not None and self.key_pattern.startswith("*")
+
+
+def encode_cursor(item_id: int) -> str:
+    return base64.b64encode(str(item_id).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """Base64 of the decimal id of the last item seen. Ids past the largest bigint mean "the end".
+
+    :raises InvalidQuery:
+    """
+    try:
+        text = base64.b64decode(cursor, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise InvalidQuery("cursor is not valid Base64.") from None
+    if not text.isdigit() or len(text) > 40:
+        raise InvalidQuery("cursor does not hold an item id.")
+    return min(int(text), _MAX_ID)
+
+
+def fetch_page(
+    *, collection_id: Any, item_filter: ItemFilter, after_id: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """One keyset page: rows (id, key, value, created, updated) with id > after_id, in id order.
+
+    :raises PatternTooSlow: an unanchored pattern ran past COLLECTIONS_PATTERN_TIMEOUT_MS
+    """
+    conditions, params = item_filter.sql()
+    sql = (
+        f"SELECT {ITEM_COLUMNS} FROM {ITEMS} "  # noqa: S608 - fixed names; values are parameters
+        f"WHERE collection_id = %s AND id > %s{conditions} ORDER BY id LIMIT %s"
+    )
+    args = [collection_id, after_id, *params, limit]
+    if not item_filter.needs_timeout:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+    return _fetch_with_timeout(sql, args)
+
+
+def _fetch_with_timeout(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [str(settings.COLLECTIONS_PATTERN_TIMEOUT_MS)],
+            )
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            raise PatternTooSlow() from None
+        raise
+
+
+def iter_pages(
+    *, collection_id: Any, item_filter: ItemFilter, after_id: int, limit: int
+) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
+    """Yield (rows, more) pages of at most COLLECTIONS_PAGE_SIZE until `limit` rows are out.
+
+    `more` on the last page says whether a further matching item exists. Each page is its own
+    short query: nothing is held open between pages, so a slow client holds no database state.
+    """
+    remaining = limit
+    page_size = settings.COLLECTIONS_PAGE_SIZE
+    while True:
+        want = min(page_size, remaining)
+        rows = fetch_page(
+            collection_id=collection_id, item_filter=item_filter, after_id=after_id, limit=want + 1
+        )
+        more = len(rows) > want
+        rows = rows[:want]
+        remaining -= len(rows)
+        if not more or remaining == 0:
+            yield rows, more
+            return
+        yield rows, True
+        after_id = rows[-1][0]
+
+
+def get_item(*, collection_id: Any, key: str) -> tuple[Any, ...] | None:
+    sql = f"SELECT {ITEM_COLUMNS} FROM {ITEMS} WHERE collection_id = %s AND key = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [collection_id, key])
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def item_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    _, key, value, created, updated = row
+    return {"key": key, "value": value, "created": created, "updated": updated}

@@ -1,0 +1,224 @@
+"""Every change to collections and their items. Lock order: the Collection row, then its items.
+
+Item writes take the collection row lock first, so counter deltas computed in the same statement
+are exact even when writers race on the same keys (READ COMMITTED gives each later statement a
+fresh snapshot, taken after the lock is granted).
+"""
+
+from typing import Any
+
+import structlog
+from django.db import IntegrityError, connection, transaction
+from django.db.utils import DataError
+from psycopg.errors import CardinalityViolation
+
+from apps.core.models import validate_model
+from apps.kvcollections.exceptions import CollectionExists, DuplicateKey
+from apps.kvcollections.models import Collection
+from apps.kvcollections.queries import ITEMS, ItemFilter
+from apps.projects.models import Project
+
+log = structlog.get_logger(__name__)
+
+COLLECTIONS = Collection._meta.db_table
+
+# One statement per batch: the size of the rows being replaced (seen before the write, same
+# snapshot), the upsert itself, and the counter deltas. `xmax = 0` marks freshly inserted rows.
+_UPSERT_SQL = f"""
+WITH input(key, value) AS (SELECT * FROM unnest(%s::text[], %s::text[])),
+previous AS (
+    SELECT octet_length(i.key) + octet_length(i.value) AS bytes
+    FROM {ITEMS} i WHERE i.collection_id = %s AND i.key = ANY(%s::text[])
+),
+written AS (
+    INSERT INTO {ITEMS} (collection_id, key, value, created_at, updated_at)
+    SELECT %s, key, value, statement_timestamp(), statement_timestamp() FROM input
+    ON CONFLICT (collection_id, key)
+    DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+    RETURNING octet_length(key) + octet_length(value) AS bytes, (xmax = 0) AS inserted
+)
+UPDATE {COLLECTIONS} SET
+    byte_size = byte_size + (SELECT coalesce(sum(bytes), 0) FROM written)
+                          - (SELECT coalesce(sum(bytes), 0) FROM previous),
+    item_count = item_count + (SELECT count(*) FROM written WHERE inserted),
+    updated_at = statement_timestamp()
+WHERE id = %s
+RETURNING (SELECT count(*) FROM written)
+"""  # noqa: S608 - table names from model metadata; every value is a bound parameter
+
+# statement_timestamp(), not now(): one instant per statement (the whole batch), and a fresh
+# one for the next statement even inside a longer transaction.
+_DELETE_SQL = """
+WITH removed AS (
+    DELETE FROM {items} WHERE collection_id = %s{conditions}
+    RETURNING octet_length(key) + octet_length(value) AS bytes
+)
+UPDATE {collections} SET
+    byte_size = byte_size - (SELECT coalesce(sum(bytes), 0) FROM removed),
+    item_count = item_count - (SELECT count(*) FROM removed),
+    updated_at = CASE WHEN EXISTS (SELECT 1 FROM removed)
+                      THEN statement_timestamp() ELSE updated_at END
+WHERE id = %s
+RETURNING (SELECT count(*) FROM removed)
+"""
+
+
+@transaction.atomic
+def create_collection(*, project: Project, name: str) -> Collection:
+    """:raises ValidationFailed: name not URL-safe  :raises CollectionExists:"""
+    collection = Collection(project=project, name=name)
+    validate_model(collection)
+    try:
+        with transaction.atomic():
+            collection.save()
+    except IntegrityError:
+        raise CollectionExists() from None
+    log.info(
+        "collection.created",
+        collection_id=str(collection.pk),
+        project_id=str(project.pk),
+        name=name,
+    )
+    return collection
+
+
+@transaction.atomic
+def rename_collection(*, collection: Collection, name: str) -> Collection:
+    """:raises ValidationFailed: name not URL-safe  :raises CollectionExists:"""
+    old_name = collection.name
+    collection.name = name
+    validate_model(collection)
+    try:
+        with transaction.atomic():
+            collection.save(update_fields=["name"])
+    except IntegrityError:
+        collection.name = old_name
+        raise CollectionExists() from None
+    log.info("collection.renamed", collection_id=str(collection.pk), old_name=old_name, name=name)
+    return collection
+
+
+@transaction.atomic
+def delete_collection(*, collection: Collection) -> None:
+    """Delete the collection and every item in it."""
+    _lock(collection)
+    log.info(
+        "collection.deleted",
+        collection_id=str(collection.pk),
+        project_id=str(collection.project_id),
+        items=collection.item_count,
+        bytes=collection.byte_size,
+    )
+    collection.delete()
+
+
+@transaction.atomic
+def put_items(*, collection: Collection, items: list[tuple[str, str]]) -> int:
+    """Insert or replace `items` (key, value) in one statement; all rows get the same timestamp.
+
+    Keys and values must already be validated (see api/inputs.py).
+
+    :raises DuplicateKey: the same key twice in `items`
+    """
+    keys = [key for key, _ in items]
+    if len(set(keys)) != len(keys):
+        raise DuplicateKey()
+    if not items:
+        return 0
+    _lock(collection)
+    values = [value for _, value in items]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _UPSERT_SQL, [keys, values, collection.pk, keys, collection.pk, collection.pk]
+            )
+            (upserted,) = cursor.fetchone()
+    except DataError as exc:  # pragma: no cover - inputs are validated before this point
+        if isinstance(exc.__cause__, CardinalityViolation):
+            raise DuplicateKey() from None
+        raise
+    return int(upserted)
+
+
+def put_item(*, collection: Collection, key: str, value: str) -> int:
+    return put_items(collection=collection, items=[(key, value)])
+
+
+@transaction.atomic
+def delete_items(*, collection: Collection, item_filter: ItemFilter) -> int:
+    """Delete every item matching `item_filter` (all items when it is empty); return the count."""
+    _lock(collection)
+    conditions, params = item_filter.sql()
+    sql = _DELETE_SQL.format(items=ITEMS, collections=COLLECTIONS, conditions=conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [collection.pk, *params, collection.pk])
+        (deleted,) = cursor.fetchone()
+    if deleted:
+        log.info(
+            "collection.items_deleted",
+            collection_id=str(collection.pk),
+            deleted=deleted,
+            pattern=item_filter.key_pattern,
+        )
+    return int(deleted)
+
+
+@transaction.atomic
+def delete_item(*, collection: Collection, key: str) -> int:
+    _lock(collection)
+    sql = _DELETE_SQL.format(items=ITEMS, collections=COLLECTIONS, conditions=" AND key = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [collection.pk, key, collection.pk])
+        (deleted,) = cursor.fetchone()
+    return int(deleted)
+
+
+def recount_collection_counters() -> list[dict[str, Any]]:
+    """Recompute every collection's counters from its items; log and return each repaired drift.
+
+    Each collection is recounted under its row lock in its own short transaction, so concurrent
+    writers wait at most one recount and running this twice at once is harmless.
+    """
+    repaired = []
+    for collection_id in Collection.objects.values_list("id", flat=True).order_by("id").iterator():
+        drift = _recount(collection_id)
+        if drift is not None:
+            log.warning("collection.counter_drift_repaired", **drift)
+            repaired.append(drift)
+    log.info("collection.recount_finished", repaired=len(repaired))
+    return repaired
+
+
+@transaction.atomic
+def _recount(collection_id: Any) -> dict[str, Any] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT byte_size, item_count FROM {COLLECTIONS} WHERE id = %s FOR UPDATE",  # noqa: S608
+            [collection_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None  # deleted meanwhile
+        cursor.execute(
+            f"SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0), count(*) "  # noqa: S608
+            f"FROM {ITEMS} WHERE collection_id = %s",
+            [collection_id],
+        )
+        actual = cursor.fetchone()
+        assert actual is not None  # noqa: S101 - an aggregate always returns a row
+        if tuple(row) == tuple(actual):
+            return None
+        cursor.execute(
+            f"UPDATE {COLLECTIONS} SET byte_size = %s, item_count = %s WHERE id = %s",  # noqa: S608
+            [actual[0], actual[1], collection_id],
+        )
+    return {
+        "collection_id": str(collection_id),
+        "byte_size": [row[0], actual[0]],
+        "item_count": [row[1], actual[1]],
+    }
+
+
+def _lock(collection: Collection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {COLLECTIONS} WHERE id = %s FOR UPDATE", [collection.pk])  # noqa: S608

@@ -1,8 +1,8 @@
-"""The one place where errors become `/api/v1` responses."""
+"""The one place where errors become API responses (status, code, message, details)."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,8 +12,6 @@ from rest_framework.response import Response
 
 from apps.core import exceptions as domain
 from apps.core.api.envelope import error_body
-
-log = structlog.get_logger(__name__)
 
 DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.BadRequest: 400,
@@ -38,6 +36,35 @@ DRF_CODES: dict[type[drf.APIException], str] = {
 }
 
 
+@dataclass
+class ApiError:
+    status: int
+    code: str
+    message: str
+    details: Any = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def describe_exception(exc: Exception) -> ApiError | None:
+    """Translate any exception a view raised; None for bugs (Django's 500 handler takes those)."""
+    if isinstance(exc, domain.DomainError):
+        return ApiError(domain_status(exc), exc.code, exc.message, exc.details)
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError(413, "PAYLOAD_TOO_LARGE", "Request body is too large.")
+    if isinstance(exc, SuspiciousOperation):
+        return ApiError(400, "BAD_REQUEST", "The request is malformed.")
+    if isinstance(exc, DjangoValidationError):
+        messages = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = drf.ValidationError(detail=messages)
+    elif isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if not isinstance(exc, drf.APIException):
+        return None
+    return _describe_drf(exc)
+
+
 def domain_status(exc: domain.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in DOMAIN_STATUS:
@@ -46,43 +73,30 @@ def domain_status(exc: domain.DomainError) -> int:
 
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF EXCEPTION_HANDLER: every failure becomes the envelope; unknown errors stay 500s."""
-    if isinstance(exc, domain.DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=domain_status(exc))
-    if isinstance(exc, DjangoValidationError):
-        exc = drf.ValidationError(
-            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        )
-    if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("PAYLOAD_TOO_LARGE", "Request body is too large."), status=413)
-    if isinstance(exc, SuspiciousOperation):
-        return Response(error_body("BAD_REQUEST", "The request is malformed."), status=400)
-    if isinstance(exc, Http404):
-        exc = drf.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf.PermissionDenied()
-    if not isinstance(exc, drf.APIException):
-        return None  # a bug: Django logs it and the 500 handler renders the envelope
-    return _drf_response(exc)
+    """DRF EXCEPTION_HANDLER for /api/v1: every failure becomes the envelope."""
+    error = describe_exception(exc)
+    if error is None:
+        return None
+    body = error_body(error.code, error.message, error.details)
+    return Response(body, status=error.status, headers=error.headers)
 
 
-def _drf_response(exc: drf.APIException) -> Response:
+def _describe_drf(exc: drf.APIException) -> ApiError:
     code = next((value for cls, value in DRF_CODES.items() if isinstance(exc, cls)), "ERROR")
     # Validation errors are 422 (the body parsed but is wrong); the rest keep DRF's status.
-    status = 422 if isinstance(exc, drf.ValidationError) else exc.status_code
     if isinstance(exc, drf.ValidationError):
-        message, details = "The submitted data is not valid.", {"fields": _as_field_map(exc.detail)}
+        error = ApiError(422, code, "The submitted data is not valid.")
+        error.details = {"fields": _as_field_map(exc.detail)}
     else:
-        message, details = str(exc.detail), {}
-    headers = {}
+        error = ApiError(exc.status_code, code, str(exc.detail))
     wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
     if wait is not None:
-        headers["Retry-After"] = str(int(wait) + 1)
-        details = {"retry_after_seconds": int(wait) + 1}
+        error.headers["Retry-After"] = str(int(wait) + 1)
+        error.details = {"retry_after_seconds": int(wait) + 1}
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
-        headers["WWW-Authenticate"] = auth_header
-    return Response(error_body(code, message, details), status=status, headers=headers)
+        error.headers["WWW-Authenticate"] = auth_header
+    return error
 
 
 def _as_field_map(detail: Any) -> Any:

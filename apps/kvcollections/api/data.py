@@ -1,0 +1,177 @@
+"""The /collections/ data API, compatible with OpenFn Lightning clients.
+
+One view serves both versions: `x-api-version` picks how the path is read (v1 `/{name}[/{key}]`,
+v2 `/{project_id}/{name}[/{key}]`) and how the collection is resolved; the operations are shared.
+Order of checks: credentials (401) -> version (400) -> path shape (404) -> resolve within the
+caller's scope (404/409) -> role (403) -> parameters and body (400/422) -> work.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.api.authentication import CollectionsTokenAuthentication
+from apps.accounts.models import TokenKind
+from apps.accounts.services import TokenCredential
+from apps.core.api.parsers import JSONParser
+from apps.core.api.renderers import JSONRenderer
+from apps.kvcollections import access, queries, services
+from apps.kvcollections.access import Caller, CollectionAccess, Operation
+from apps.kvcollections.api import inputs
+from apps.kvcollections.api.errors import handle_collections_exception
+from apps.kvcollections.api.streaming import stream_body
+from apps.kvcollections.api.versioning import ApiVersionHeader
+from apps.kvcollections.exceptions import CollectionNotFound, InvalidQuery
+
+
+@dataclass(frozen=True)
+class Route:
+    project_id: str | None
+    name: str
+    key: str | None
+
+
+@extend_schema(exclude=True)  # one path serves two versions; docs/api.md describes it
+class CollectionsDataView(APIView):
+    authentication_classes = [CollectionsTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    versioning_class = ApiVersionHeader
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    error_fields: dict[str, Any] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.perform_authentication(request)
+        self.check_permissions(request)  # 401 for missing credentials before the version check
+        super().initial(request, *args, **kwargs)
+
+    def get_exception_handler(self) -> Any:
+        return handle_collections_exception
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise CollectionNotFound()
+
+    def dispatch(  # type: ignore[override]  # the stubs say Response; streams are not
+        self, request: Any, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        if getattr(self.request, "version", None) == "1":
+            response["Deprecation"] = "true"  # v1 resolves names; new clients should use v2
+        return response
+
+    def get(self, request: Request, path: str | None = None) -> HttpResponseBase:
+        route = self._route(path)
+        if route.key is not None:
+            return self._get_item(route)
+        return self._stream(route)
+
+    def put(self, request: Request, path: str | None = None) -> Response:
+        route = self._route(path)
+        if route.key is None:
+            raise CollectionNotFound()
+        self.error_fields = {"upserted": 0}
+        target = self._authorized(route, Operation.WRITE)
+        inputs.query_params(request.query_params, ())
+        key, value = inputs.key(route.key), inputs.put_value(request.data)
+        upserted = services.put_item(collection=target.collection, key=key, value=value)
+        return Response({"upserted": upserted, "error": None})
+
+    def post(self, request: Request, path: str | None = None) -> Response:
+        route = self._route(path)
+        if route.key is not None:
+            raise CollectionNotFound()
+        self.error_fields = {"upserted": 0}
+        target = self._authorized(route, Operation.WRITE)
+        inputs.query_params(request.query_params, ())
+        items = inputs.bulk_items(request.data)
+        upserted = services.put_items(collection=target.collection, items=items)
+        return Response({"upserted": upserted, "error": None})
+
+    def delete(self, request: Request, path: str | None = None) -> Response:
+        route = self._route(path)
+        if route.key is not None:
+            return self._delete_item(route)
+        params = _delete_params(request)
+        self.error_fields = {"key": params.get("key"), "deleted": 0}
+        target = self._authorized(route, Operation.DELETE_MANY)
+        deleted = services.delete_items(
+            collection=target.collection, item_filter=inputs.item_filter(params)
+        )
+        return Response({"key": params.get("key"), "deleted": deleted, "error": None})
+
+    def _get_item(self, route: Route) -> Response:
+        target = self._authorized(route, Operation.READ)
+        inputs.query_params(self.request.query_params, ())
+        row = queries.get_item(collection_id=target.collection.pk, key=inputs.key(route.key or ""))
+        if row is None:
+            return Response(status=204)
+        return Response(queries.item_json(row))
+
+    def _stream(self, route: Route) -> StreamingHttpResponse:
+        target = self._authorized(route, Operation.READ)
+        params = inputs.query_params(self.request.query_params, inputs.STREAM_PARAMS)
+        pages = queries.iter_pages(
+            collection_id=target.collection.pk,
+            item_filter=inputs.item_filter(params),
+            after_id=inputs.cursor(params),
+            limit=inputs.limit(params),
+        )
+        first = next(pages)  # runs before the first byte, so its errors are still statuses
+        return StreamingHttpResponse(stream_body(first, pages), content_type="application/json")
+
+    def _delete_item(self, route: Route) -> Response:
+        self.error_fields = {"key": route.key, "deleted": 0}
+        target = self._authorized(route, Operation.DELETE_ITEM)
+        inputs.query_params(self.request.query_params, ())
+        key = inputs.key(route.key or "")
+        if services.delete_item(collection=target.collection, key=key) == 0:
+            return Response({"key": key, "deleted": 0, "error": "Item Not Found"})
+        return Response({"key": key, "deleted": 1, "error": None})
+
+    def _route(self, path: str | None) -> Route:
+        segments = (path or "").split("/")
+        project_id = segments.pop(0) if self.request.version == "2" and len(segments) > 1 else None
+        if (
+            "" in segments
+            or len(segments) not in (1, 2)
+            or (self.request.version == "2" and project_id is None)
+        ):
+            raise CollectionNotFound()
+        return Route(
+            project_id=project_id, name=segments[0], key=segments[1] if len(segments) == 2 else None
+        )
+
+    def _authorized(self, route: Route, operation: Operation) -> CollectionAccess:
+        credential = self.request.auth
+        if not isinstance(credential, TokenCredential):
+            raise NotAuthenticated()
+        run_project = credential.project_id if credential.kind == TokenKind.RUN else None
+        caller = Caller(user=credential.user, run_project_id=run_project)
+        target = access.resolve_collection(
+            caller=caller, name=route.name, project_id=route.project_id
+        )
+        target.authorize(operation)
+        return target
+
+
+def _delete_params(request: Request) -> dict[str, str]:
+    """Filters of DELETE many, from the query string and, as the original allows, a JSON body."""
+    params = inputs.query_params(request.query_params, inputs.FILTER_PARAMS)
+    body = request.data
+    if not body:
+        return params
+    if not isinstance(body, dict) or set(body) - set(inputs.FILTER_PARAMS):
+        raise InvalidQuery(f"A DELETE body may only hold {', '.join(inputs.FILTER_PARAMS)}.")
+    for name, value in body.items():
+        if not isinstance(value, str) or name in params:
+            raise InvalidQuery(f"{name} must be a string given once.")
+        params[name] = value
+    return params

@@ -30,6 +30,12 @@ _COMMON_ERRORS = {
 }
 
 
+def only_api_v1(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
+    """Document /api/v1 only: the /collections/ data API serves two versions on one path and
+    is described in docs/api.md instead."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
     ref = {"$ref": "#/components/schemas/ErrorEnvelope"}

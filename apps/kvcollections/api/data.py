@@ -9,9 +9,8 @@ caller's scope (404/409) -> role (403) -> parameters and body (400/422) -> work.
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -39,7 +38,6 @@ class Route:
     key: str | None
 
 
-@extend_schema(exclude=True)  # one path serves two versions; docs/api.md describes it
 class CollectionsDataView(APIView):
     authentication_classes = [CollectionsTokenAuthentication]
     permission_classes = [IsAuthenticated]
@@ -56,12 +54,10 @@ class CollectionsDataView(APIView):
     def get_exception_handler(self) -> Any:
         return handle_collections_exception
 
-    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         raise CollectionNotFound()
 
-    def dispatch(  # type: ignore[override]  # the stubs say Response; streams are not
-        self, request: Any, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = super().dispatch(request, *args, **kwargs)
         if getattr(self.request, "version", None) == "1":
             response["Deprecation"] = "true"  # v1 resolves names; new clients should use v2

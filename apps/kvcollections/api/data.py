@@ -95,8 +95,8 @@ class CollectionsDataView(APIView):
         route = self._route(path)
         if route.key is not None:
             return self._delete_item(route)
+        self.error_fields = {"key": request.query_params.get("key"), "deleted": 0}
         params = _delete_params(request)
-        self.error_fields = {"key": params.get("key"), "deleted": 0}
         target = self._authorized(route, Operation.DELETE_MANY)
         deleted = services.delete_items(
             collection=target.collection, item_filter=inputs.item_filter(params)

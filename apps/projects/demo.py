@@ -47,6 +47,7 @@ DEMO_PROJECTS = [
 class DemoSummary:
     users: list[tuple[str, str]] = field(default_factory=list)
     projects: list[str] = field(default_factory=list)
+    project_ids: list[str] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -77,4 +78,5 @@ def seed_demo() -> DemoSummary:
         for email, project_role in members.items():
             access.assign_role(user=users[email], project=project, role=project_role)
         summary.projects.append(f"{name} ({project.pk})")
+        summary.project_ids.append(str(project.pk))
     return summary

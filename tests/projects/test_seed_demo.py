@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import ApiToken, User
+from apps.kvcollections.models import Collection, CollectionItem
 from apps.projects.models import Project, ProjectMembership
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,12 @@ def snapshot():
             )
         ),
         "tokens": ApiToken.objects.count(),
+        "collections": sorted(
+            Collection.objects.values_list("name", "byte_size", "item_count", "updated_at")
+        ),
+        "items": sorted(
+            CollectionItem.objects.values_list("key", "value", "created_at", "updated_at")
+        ),
     }
 
 
@@ -36,6 +43,8 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert {role for _, role, *_ in first["users"]} == {"user", "contributor", "admin", "superuser"}
     assert len(first["projects"]) == 2
     assert len(first["memberships"]) == 5
+    assert [name for name, *_ in first["collections"]] == ["books", "classes"]
+    assert len(first["items"]) == 10
     assert "password: " in out.getvalue()
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def books(alice):
-    return CollectionFactory(project=make_project({alice: ProjectRole.VIEWER}), name="books")
+    return CollectionFactory(project=make_project({alice: ProjectRole.EDITOR}), name="books")
 
 
 @pytest.fixture
@@ -275,3 +275,35 @@ def test_paging_while_others_insert_never_loses_or_repeats_committed_items(alice
     before = [key for key in seen if key.startswith("before-")]
     assert before == [f"before-{i:05}" for i in range(600)]
     assert len(seen) == len(set(seen))
+
+
+def test_an_unanchored_pattern_that_runs_too_long_is_400_not_a_hang(client, books, settings):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO kvcollections_collectionitem"
+            " (collection_id, key, value, created_at, updated_at)"
+            " SELECT %s, 'key-' || n, repeat('v', 100), now(), now()"
+            " FROM generate_series(1, 50000) n",
+            [books.pk],
+        )
+    settings.COLLECTIONS_PATTERN_TIMEOUT_MS = 1
+    response = client.get("/collections/books", {"key": "*nothing-matches*"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "PATTERN_TOO_SLOW"
+    settings.COLLECTIONS_PATTERN_TIMEOUT_MS = 5000
+    assert page(client, key="key-4999*")["items"][0]["key"] == "key-4999"
+
+
+def test_a_gzip_body_is_not_inflated_and_is_a_parse_error(client, books):
+    import gzip
+
+    body = gzip.compress(b'{"items": [{"key": "k", "value": "v"}]}')
+    response = client.generic(
+        "POST",
+        "/collections/books",
+        body,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "PARSE_ERROR"

@@ -176,6 +176,8 @@ COLLECTIONS_MAX_LIMIT = env_int("COLLECTIONS_MAX_LIMIT", 10_000)
 COLLECTIONS_MAX_PATTERN_LENGTH = env_int("COLLECTIONS_MAX_PATTERN_LENGTH", 512)
 # Rows per keyset query while streaming; no transaction or cursor spans two pages.
 COLLECTIONS_PAGE_SIZE = env_int("COLLECTIONS_PAGE_SIZE", 500)
+# ...and at most this many bytes of values per page (at least one item), so memory stays flat.
+COLLECTIONS_PAGE_MAX_BYTES = env_int("COLLECTIONS_PAGE_MAX_BYTES", 8_000_000)
 # Pattern queries that cannot use the key index (e.g. "*abc*") stop after this long.
 COLLECTIONS_PATTERN_TIMEOUT_MS = env_int("COLLECTIONS_PATTERN_TIMEOUT_MS", 5000)
 API_TOKEN_MAX_EXPIRY_DAYS = env_int("API_TOKEN_MAX_EXPIRY_DAYS", 3650)

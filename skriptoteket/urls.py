@@ -8,6 +8,7 @@ from apps.core import views as core_views
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.projects.api.urls")),
+    path("", include("apps.kvcollections.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("projects/", include("apps.projects.urls")),
+    path("", include("apps.kvcollections.urls")),
     path("api/v1/", include(api_v1)),
     path("", include("apps.kvcollections.api.data_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -30,10 +30,11 @@ def domain_errors_to_messages(
 
 
 def _back(request: HttpRequest) -> str:
-    """The page the form was posted from (same host only), else the current path."""
+    """The page the form was posted from (same host only); home when that would loop."""
     referer = str(request.META.get("HTTP_REFERER", ""))
-    if referer and url_has_allowed_host_and_scheme(
+    same_host = url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    )
+    if referer and same_host and referer != request.build_absolute_uri():
         return referer
-    return request.get_full_path()
+    return request.get_full_path() if request.method == "POST" else "/"

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -21,6 +21,7 @@ from apps.kvcollections.exceptions import (
     CollectionRoleRequired,
 )
 from apps.kvcollections.models import Collection
+from apps.projects import access as projects_access
 from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, ProjectRole
 
 
@@ -117,12 +118,20 @@ def collections_of(project: Project) -> QuerySet[Collection]:
     return Collection.objects.filter(project=project)
 
 
-def get_collection_in_project(*, project: Project, name: str) -> Collection:
-    """A collection of a project the caller was already authorised for (management API, pages).
+def get_collection_for_user(
+    *, user: User | AnonymousUser, project_id: str, name: str, min_role: ProjectRole
+) -> Collection:
+    """A collection by project and name for the management API and pages; `collection.project`
+    carries the caller's role.
 
+    :raises BadRequest, ProjectNotFound, ProjectRoleRequired: see projects.access
     :raises CollectionNotFound:
     """
+    project = projects_access.get_project_for_user(
+        user=user, project_id=project_id, min_role=min_role
+    )
     collection = collections_of(project).filter(name=name).first()
     if collection is None:
         raise CollectionNotFound("Collection not found.")
+    collection.project = project
     return collection

@@ -95,35 +95,59 @@ def decode_cursor(cursor: str) -> int:
     return min(int(text), _MAX_ID)
 
 
+# A page stops early once its values pass COLLECTIONS_PAGE_MAX_BYTES (the first row always
+# comes), so 500 values of a million characters never sit in one response chunk. `fetched` is
+# how many rows the LIMIT produced before that cut: more than returned means more items follow.
+_PAGE_SQL = f"""
+SELECT {ITEM_COLUMNS}, fetched FROM (
+    SELECT *, sum(octet_length(value)) OVER (ORDER BY id) AS running, count(*) OVER () AS fetched
+    FROM (
+        SELECT * FROM {ITEMS} WHERE collection_id = %s AND id > %s{{conditions}}
+        ORDER BY id LIMIT %s
+    ) AS page
+) AS sized
+WHERE running - octet_length(value) < %s
+ORDER BY id
+"""  # noqa: S608 - fixed names; values are parameters
+
+
 def fetch_page(
     *, collection_id: Any, item_filter: ItemFilter, after_id: int, limit: int
-) -> list[tuple[Any, ...]]:
-    """One keyset page: rows (id, key, value, created, updated) with id > after_id, in id order.
+) -> tuple[list[tuple[Any, ...]], int]:
+    """One keyset page: rows (id, key, value, created, updated) with id > after_id in id order,
+    and how many rows matched before the byte budget cut the page.
 
     :raises PatternTooSlow: an unanchored pattern ran past COLLECTIONS_PATTERN_TIMEOUT_MS
     """
     conditions, params = item_filter.sql()
-    sql = (
-        f"SELECT {ITEM_COLUMNS} FROM {ITEMS} "  # noqa: S608 - fixed names; values are parameters
-        f"WHERE collection_id = %s AND id > %s{conditions} ORDER BY id LIMIT %s"
-    )
-    args = [collection_id, after_id, *params, limit]
-    if not item_filter.needs_timeout:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, args)
-            return list(cursor.fetchall())
-    return _fetch_with_timeout(sql, args)
+    sql = _PAGE_SQL.format(conditions=conditions)
+    args = [collection_id, after_id, *params, limit, settings.COLLECTIONS_PAGE_MAX_BYTES]
+    rows = _fetch_with_timeout(sql, args) if item_filter.needs_timeout else _fetch(sql, args)
+    fetched = rows[0][-1] if rows else 0
+    return [row[:-1] for row in rows], fetched
+
+
+def _fetch(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
 
 
 def _fetch_with_timeout(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    # The savepoint undoes the timeout if the query fails; on success it is reset by hand, since
+    # set_config(..., true) would otherwise last until the end of an enclosing transaction.
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)",
+                "SELECT current_setting('statement_timeout'),"
+                " set_config('statement_timeout', %s, true)",
                 [str(settings.COLLECTIONS_PATTERN_TIMEOUT_MS)],
             )
+            previous = cursor.fetchone()[0]
             cursor.execute(sql, args)
-            return list(cursor.fetchall())
+            rows = list(cursor.fetchall())
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return rows
     except OperationalError as exc:
         if isinstance(exc.__cause__, QueryCanceled):
             raise PatternTooSlow() from None
@@ -135,17 +159,18 @@ def iter_pages(
 ) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
     """Yield (rows, more) pages of at most COLLECTIONS_PAGE_SIZE until `limit` rows are out.
 
-    `more` on the last page says whether a further matching item exists. Each page is its own
+    `more` on the last page says whether a further matching item exists. Pages may be shorter
+    than COLLECTIONS_PAGE_SIZE when their values are large. Each page is its own
     short query: nothing is held open between pages, so a slow client holds no database state.
     """
     remaining = limit
     page_size = settings.COLLECTIONS_PAGE_SIZE
     while True:
         want = min(page_size, remaining)
-        rows = fetch_page(
+        rows, fetched = fetch_page(
             collection_id=collection_id, item_filter=item_filter, after_id=after_id, limit=want + 1
         )
-        more = len(rows) > want
+        more = len(rows) > want or fetched > len(rows)
         rows = rows[:want]
         remaining -= len(rows)
         if not more or remaining == 0:

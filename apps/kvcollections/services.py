@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.utils import DataError
 from psycopg.errors import CardinalityViolation
 
+from apps.core.exceptions import ValidationFailed
 from apps.core.models import validate_model
 from apps.kvcollections.exceptions import CollectionExists, DuplicateKey
 from apps.kvcollections.models import Collection
@@ -87,13 +88,16 @@ def rename_collection(*, collection: Collection, name: str) -> Collection:
     """:raises ValidationFailed: name not URL-safe  :raises CollectionExists:"""
     old_name = collection.name
     collection.name = name
-    validate_model(collection)
     try:
+        validate_model(collection)
         with transaction.atomic():
             collection.save(update_fields=["name"])
     except IntegrityError:
         collection.name = old_name
         raise CollectionExists() from None
+    except ValidationFailed:
+        collection.name = old_name
+        raise
     log.info("collection.renamed", collection_id=str(collection.pk), old_name=old_name, name=name)
     return collection
 

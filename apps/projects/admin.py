@@ -35,6 +35,11 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
     readonly_fields = ("id", "created_at", "updated_at")
     inlines = (MembershipInline,)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deletion is scheduled by the owners (restorable for a grace period) and purged by the
+        # beat job; an admin bulk delete would also build a page listing every collection item.
+        return False
+
 
 class MembershipForm(forms.ModelForm[ProjectMembership]):
     role = forms.ChoiceField(choices=ProjectRole.choices)

@@ -307,3 +307,19 @@ def test_a_gzip_body_is_not_inflated_and_is_a_parse_error(client, books):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "PARSE_ERROR"
+
+
+def test_large_values_make_shorter_database_pages_without_losing_items(client, books, settings):
+    settings.COLLECTIONS_PAGE_MAX_BYTES = 25  # about two 10-byte values per database page
+    services.put_items(collection=books, items=[(f"k{i:02}", "x" * 10) for i in range(12)])
+    body = page(client, limit=10)
+    assert [item["key"] for item in body["items"]] == [f"k{i:02}" for i in range(10)]
+    assert body["cursor"] == cursor_of(ids(books)[9])
+    rest = page(client, limit=10, cursor=body["cursor"])
+    assert ([item["key"] for item in rest["items"]], rest["cursor"]) == (["k10", "k11"], None)
+
+
+def test_a_single_value_larger_than_the_page_budget_still_streams(client, books, settings):
+    settings.COLLECTIONS_PAGE_MAX_BYTES = 5
+    services.put_items(collection=books, items=[("big", "y" * 100), ("next", "z")])
+    assert [item["key"] for item in page(client)["items"]] == ["big", "next"]

@@ -117,7 +117,8 @@ DATABASE_URL = env_str(
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600)),
 }
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No CONN_HEALTH_CHECKS: it costs a `SELECT 1` round trip on every request; a connection broken
+# by a database restart fails one request and is then replaced (Django drops it on error).
 # Server-side parameter binding lets psycopg prepare statements a connection runs repeatedly,
 # so PostgreSQL stops re-planning the per-request auth and access queries.
 DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -31,6 +31,9 @@ class Collection(TimeStampedModel):
     # collection row lock); the recount beat job repairs and logs any drift.
     byte_size = models.BigIntegerField(default=0, editable=False)
     item_count = models.BigIntegerField(default=0, editable=False)
+    # The largest value ever written here (octets; the recount lowers it). Streams of collections
+    # with small values skip the per-page byte budget, which only large values need.
+    max_value_bytes = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints: ClassVar = [

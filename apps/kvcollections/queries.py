@@ -14,13 +14,11 @@ from django.db.utils import OperationalError
 from psycopg.errors import QueryCanceled
 
 from apps.kvcollections.exceptions import InvalidQuery, PatternTooSlow
-from apps.kvcollections.models import CollectionItem
+from apps.kvcollections.models import Collection, CollectionItem
 
 ITEMS = CollectionItem._meta.db_table
 _MAX_ID = 2**63 - 1
-# Formatted by PostgreSQL: always microseconds and "Z", as clients of the original expect.
-_UTC_ISO = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-ITEM_COLUMNS = f"id, key, value, {_UTC_ISO.format('created_at')}, {_UTC_ISO.format('updated_at')}"
+ITEM_COLUMNS = "id, key, value, created_at, updated_at"
 
 
 def pattern_to_like(pattern: str) -> str:
@@ -95,10 +93,15 @@ def decode_cursor(cursor: str) -> int:
     return min(int(text), _MAX_ID)
 
 
-# A page stops early once its values pass COLLECTIONS_PAGE_MAX_BYTES (the first row always
-# comes), so 500 values of a million characters never sit in one response chunk. `fetched` is
-# how many rows the LIMIT produced before that cut: more than returned means more items follow.
-_PAGE_SQL = f"""
+_PLAIN_PAGE_SQL = f"""
+SELECT {ITEM_COLUMNS} FROM {ITEMS} WHERE collection_id = %s AND id > %s{{conditions}}
+ORDER BY id LIMIT %s
+"""  # noqa: S608 - fixed names; values are parameters
+
+# For collections holding large values, a page stops early once its values pass
+# COLLECTIONS_PAGE_MAX_BYTES (the first row always comes), so 500 values of a million characters
+# never sit in memory at once. `fetched` counts the rows the LIMIT produced before that cut.
+_BUDGET_PAGE_SQL = f"""
 SELECT {ITEM_COLUMNS}, fetched FROM (
     SELECT *, sum(octet_length(value)) OVER (ORDER BY id) AS running, count(*) OVER () AS fetched
     FROM (
@@ -112,17 +115,21 @@ ORDER BY id
 
 
 def fetch_page(
-    *, collection_id: Any, item_filter: ItemFilter, after_id: int, limit: int
+    *, collection: Collection, item_filter: ItemFilter, after_id: int, limit: int
 ) -> tuple[list[tuple[Any, ...]], int]:
     """One keyset page: rows (id, key, value, created, updated) with id > after_id in id order,
-    and how many rows matched before the byte budget cut the page.
+    and how many rows matched before the byte budget (if any) cut the page.
 
     :raises PatternTooSlow: an unanchored pattern ran past COLLECTIONS_PATTERN_TIMEOUT_MS
     """
     conditions, params = item_filter.sql()
-    sql = _PAGE_SQL.format(conditions=conditions)
-    args = [collection_id, after_id, *params, limit, settings.COLLECTIONS_PAGE_MAX_BYTES]
-    rows = _fetch_with_timeout(sql, args) if item_filter.needs_timeout else _fetch(sql, args)
+    budget = settings.COLLECTIONS_PAGE_MAX_BYTES
+    args = [collection.pk, after_id, *params, limit]
+    fetch = _fetch_with_timeout if item_filter.needs_timeout else _fetch
+    if limit * collection.max_value_bytes <= budget:
+        rows = fetch(_PLAIN_PAGE_SQL.format(conditions=conditions), args)
+        return rows, len(rows)
+    rows = fetch(_BUDGET_PAGE_SQL.format(conditions=conditions), [*args, budget])
     fetched = rows[0][-1] if rows else 0
     return [row[:-1] for row in rows], fetched
 
@@ -155,7 +162,7 @@ def _fetch_with_timeout(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
 
 
 def iter_pages(
-    *, collection_id: Any, item_filter: ItemFilter, after_id: int, limit: int
+    *, collection: Collection, item_filter: ItemFilter, after_id: int, limit: int
 ) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
     """Yield (rows, more) pages of at most COLLECTIONS_PAGE_SIZE until `limit` rows are out.
 
@@ -168,7 +175,7 @@ def iter_pages(
     while True:
         want = min(page_size, remaining)
         rows, fetched = fetch_page(
-            collection_id=collection_id, item_filter=item_filter, after_id=after_id, limit=want + 1
+            collection=collection, item_filter=item_filter, after_id=after_id, limit=want + 1
         )
         more = len(rows) > want or fetched > len(rows)
         rows = rows[:want]
@@ -189,5 +196,12 @@ def get_item(*, collection_id: Any, key: str) -> tuple[Any, ...] | None:
 
 
 def item_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An item as clients see it; orjson (with OPT_UTC_Z) writes the timestamps."""
     _, key, value, created, updated = row
-    return {"key": key, "value": value, "created": created, "updated": updated}
+    return {"key": key, "value": value, "created": _utc(created), "updated": _utc(updated)}
+
+
+def _utc(moment: datetime) -> datetime | str:
+    # orjson writes aware datetimes natively and fast, but drops ".000000"; clients of the
+    # original always get six digits, so that one case is formatted by hand.
+    return moment if moment.microsecond else moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")

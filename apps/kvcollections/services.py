@@ -26,26 +26,32 @@ COLLECTIONS = Collection._meta.db_table
 # One statement per batch: the size of the rows being replaced (seen before the write, same
 # snapshot), the upsert itself, and the counter deltas. `xmax = 0` marks freshly inserted rows.
 _UPSERT_SQL = f"""
-WITH input(key, value) AS (SELECT * FROM unnest(%s::text[], %s::text[])),
+WITH input(key, value) AS (SELECT * FROM unnest(%b::text[], %b::text[])),
 previous AS (
     SELECT octet_length(i.key) + octet_length(i.value) AS bytes
-    FROM {ITEMS} i WHERE i.collection_id = %s AND i.key = ANY(%s::text[])
+    FROM {ITEMS} i JOIN input ON i.key = input.key WHERE i.collection_id = %s
 ),
 written AS (
     INSERT INTO {ITEMS} (collection_id, key, value, created_at, updated_at)
     SELECT %s, key, value, statement_timestamp(), statement_timestamp() FROM input
     ON CONFLICT (collection_id, key)
     DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-    RETURNING octet_length(key) + octet_length(value) AS bytes, (xmax = 0) AS inserted
+    RETURNING octet_length(key) + octet_length(value) AS bytes,
+              octet_length(value) AS value_bytes, (xmax = 0) AS inserted
 )
 UPDATE {COLLECTIONS} SET
     byte_size = byte_size + (SELECT coalesce(sum(bytes), 0) FROM written)
                           - (SELECT coalesce(sum(bytes), 0) FROM previous),
     item_count = item_count + (SELECT count(*) FROM written WHERE inserted),
+    max_value_bytes = greatest(
+        max_value_bytes, (SELECT coalesce(max(value_bytes), 0) FROM written)
+    ),
     updated_at = statement_timestamp()
 WHERE id = %s
 RETURNING (SELECT count(*) FROM written)
 """  # noqa: S608 - table names from model metadata; every value is a bound parameter
+# %b: the arrays travel in binary; text format would escape every quoted JSON value in Python
+# (8.8 ms per 1,000 values, measured by bench/collections_bulk.py) while the row lock is held.
 
 # statement_timestamp(), not now(): one instant per statement (the whole batch), and a fresh
 # one for the next statement even inside a longer transaction.
@@ -133,9 +139,7 @@ def put_items(*, collection: Collection, items: list[tuple[str, str]]) -> int:
     values = [value for _, value in items]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                _UPSERT_SQL, [keys, values, collection.pk, keys, collection.pk, collection.pk]
-            )
+            cursor.execute(_UPSERT_SQL, [keys, values, collection.pk, collection.pk, collection.pk])
             (upserted,) = cursor.fetchone()
     except DataError as exc:  # pragma: no cover - inputs are validated before this point
         if isinstance(exc.__cause__, CardinalityViolation):
@@ -193,33 +197,45 @@ def recount_collection_counters() -> list[dict[str, Any]]:
     return repaired
 
 
+_RECOUNT_SQL = f"""
+SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0), count(*),
+       coalesce(max(octet_length(value)), 0)
+FROM {ITEMS} WHERE collection_id = %s
+"""  # noqa: S608 - table name from model metadata
+
+
 @transaction.atomic
 def _recount(collection_id: Any) -> dict[str, Any] | None:
+    """Recount one collection; return its drift (None when the counters were right).
+
+    `max_value_bytes` is brought down to the real maximum too: deletes never lower it, so a
+    lower value after a recount is expected, not drift.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT byte_size, item_count FROM {COLLECTIONS} WHERE id = %s FOR UPDATE",  # noqa: S608
+            f"SELECT byte_size, item_count, max_value_bytes FROM {COLLECTIONS}"  # noqa: S608
+            " WHERE id = %s FOR UPDATE",
             [collection_id],
         )
-        row = cursor.fetchone()
-        if row is None:
+        stored = cursor.fetchone()
+        if stored is None:
             return None  # deleted meanwhile
-        cursor.execute(
-            f"SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0), count(*) "  # noqa: S608
-            f"FROM {ITEMS} WHERE collection_id = %s",
-            [collection_id],
-        )
+        cursor.execute(_RECOUNT_SQL, [collection_id])
         actual = cursor.fetchone()
-        assert actual is not None  # noqa: S101 - an aggregate always returns a row
-        if tuple(row) == tuple(actual):
+        if tuple(stored) == tuple(actual):
             return None
+        byte_size, item_count, max_value_bytes = actual
         cursor.execute(
-            f"UPDATE {COLLECTIONS} SET byte_size = %s, item_count = %s WHERE id = %s",  # noqa: S608
-            [actual[0], actual[1], collection_id],
+            f"UPDATE {COLLECTIONS} SET byte_size = %s, item_count = %s, max_value_bytes = %s"  # noqa: S608
+            " WHERE id = %s",
+            [byte_size, item_count, max_value_bytes, collection_id],
         )
+    if tuple(stored[:2]) == (byte_size, item_count):
+        return None
     return {
         "collection_id": str(collection_id),
-        "byte_size": [row[0], actual[0]],
-        "item_count": [row[1], actual[1]],
+        "byte_size": [stored[0], byte_size],
+        "item_count": [stored[1], item_count],
     }
 
 

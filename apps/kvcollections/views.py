@@ -108,7 +108,7 @@ def collection_download(request: HttpRequest, project_id: str, name: str) -> Str
     except (NotFound, BadRequest) as exc:
         raise Http404(exc.message) from exc
     pages = queries.iter_pages(
-        collection_id=collection.pk, item_filter=ItemFilter(), after_id=0, limit=sys.maxsize
+        collection=collection, item_filter=ItemFilter(), after_id=0, limit=sys.maxsize
     )
     response = StreamingHttpResponse(
         array_body(pages), content_type="application/json; charset=utf-8"
@@ -127,7 +127,7 @@ def _item_page(
         try:
             rows, more = next(
                 queries.iter_pages(
-                    collection_id=collection.pk,
+                    collection=collection,
                     item_filter=form.item_filter(),
                     after_id=form.cleaned_data["cursor"],
                     limit=ITEMS_PER_PAGE,
@@ -157,9 +157,9 @@ def _preview(row: tuple[Any, ...]) -> dict[str, Any]:
         "preview": value[:PREVIEW_CHARACTERS],
         "truncated": len(value) > PREVIEW_CHARACTERS,
         "length": len(value),
-        # "2026-01-31T12:00:00.123456Z" -> "2026-01-31 12:00:00"; the full value goes in <time>.
-        "created": created,
-        "created_text": created[:19].replace("T", " "),
-        "updated": updated,
-        "updated_text": updated[:19].replace("T", " "),
+        # The full timestamp goes in <time datetime=...>; the page shows it to the second.
+        "created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_text": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "updated": updated.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "updated_text": updated.strftime("%Y-%m-%d %H:%M:%S"),
     }

@@ -376,7 +376,7 @@ def test_a_pattern_that_runs_too_long_is_an_error_message(world, monkeypatch):
     def too_slow(**kwargs):
         raise PatternTooSlow()
 
-    # The real timeout is a transaction-local setting, which would outlive the test's savepoint.
+    # Faked: a real timeout needs a large collection (see test_data_stream.py for that case).
     monkeypatch.setattr(queries, "fetch_page", too_slow)
     response = client_for(world["people"]["viewer"]).get(
         detail_url(world["project"], "grades"), {"key": "*nothing*"}

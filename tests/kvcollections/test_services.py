@@ -30,7 +30,7 @@ def recount(collection):
 
 def keys_matching(collection, pattern):
     pages = iter_pages(
-        collection_id=collection.pk,
+        collection=collection,
         item_filter=ItemFilter(key_pattern=pattern),
         after_id=0,
         limit=10_000,
@@ -199,3 +199,16 @@ def test_counters_equal_a_recount_after_concurrent_upserts_and_deletes():
             upsert("ccc"),
         )
         assert counters(collection) == recount(collection)
+
+
+def test_max_value_bytes_tracks_the_largest_value_and_the_recount_lowers_it():
+    collection = CollectionFactory()
+    services.put_items(collection=collection, items=[("small", "ab"), ("big", "é" * 10)])
+    collection.refresh_from_db()
+    assert collection.max_value_bytes == 20
+    services.delete_item(collection=collection, key="big")
+    collection.refresh_from_db()
+    assert collection.max_value_bytes == 20  # deletes never lower it
+    assert services.recount_collection_counters() == []  # not drift
+    collection.refresh_from_db()
+    assert collection.max_value_bytes == 2

@@ -115,7 +115,7 @@ class CollectionsDataView(APIView):
         target = self._authorized(route, Operation.READ)
         params = inputs.query_params(self.request.query_params, inputs.STREAM_PARAMS)
         pages = queries.iter_pages(
-            collection_id=target.collection.pk,
+            collection=target.collection,
             item_filter=inputs.item_filter(params),
             after_id=inputs.cursor(params),
             limit=inputs.limit(params),

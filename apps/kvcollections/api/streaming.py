@@ -13,7 +13,7 @@ Page = tuple[list[tuple[Any, ...]], bool]
 
 def _items_chunk(rows: list[tuple[Any, ...]]) -> bytes:
     # The JSON array of this page without its brackets: items joined by commas.
-    return orjson.dumps([item_json(row) for row in rows])[1:-1]
+    return orjson.dumps([item_json(row) for row in rows], option=orjson.OPT_UTC_Z)[1:-1]
 
 
 def stream_body(first: Page, rest: Iterator[Page]) -> Iterator[bytes]:

@@ -12,15 +12,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -46,11 +47,17 @@ class BenchOptions:
 
 @dataclass(frozen=True)
 class Case:
-    """One thing to load: a path on the server and the request headers to send."""
+    """One thing to load: a path on the server and the request headers to send.
+
+    `script` is an optional wrk Lua script (e.g. one that varies the path per request); its
+    `script_args` reach the script's `init(args)`.
+    """
 
     name: str
     path: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    script: Path | None = None
+    script_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,12 @@ class BenchResult:
     target: float
     passed: bool
     json_path: Path
+    # False for ratios that must stay below their target (e.g. deep/shallow latency).
+    higher_is_better: bool = True
+
+    @property
+    def target_text(self) -> str:
+        return f"{'>=' if self.higher_is_better else '<='} {self.target:.2f}"
 
 
 # --- Django in the benchmark process ------------------------------------------------------------
@@ -103,9 +116,14 @@ class Server:
     log_path: Path
     workers: int
     env_overrides: Mapping[str, str]
+    pid: int = 0  # the gunicorn master's
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
 
 def default_workers() -> int:
@@ -161,7 +179,6 @@ def gunicorn_server(
     port = free_port()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS_DIR / f"{name}-{timestamp()}-server.log"
-    server = Server(f"http://127.0.0.1:{port}", log_path, workers, overrides)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             gunicorn_command(port, workers),
@@ -170,6 +187,7 @@ def gunicorn_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        server = Server(f"http://127.0.0.1:{port}", log_path, workers, overrides, process.pid)
         try:
             wait_until_up(process, server)
             yield server
@@ -234,18 +252,35 @@ _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def wrk_command(url: str, seconds: int, headers: Mapping[str, str]) -> list[str]:
+def wrk_command(
+    url: str,
+    seconds: int,
+    headers: Mapping[str, str],
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> list[str]:
     command = [
         "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
     ]  # fmt: skip
     for key, value in headers.items():
         command += ["-H", f"{key}: {value}"]
-    return [*command, url]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    return command
 
 
-def run_wrk(url: str, seconds: int, headers: Mapping[str, str] | None = None) -> WrkResult:
+def run_wrk(
+    url: str,
+    seconds: int,
+    headers: Mapping[str, str] | None = None,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> WrkResult:
     completed = subprocess.run(
-        wrk_command(url, seconds, headers or {}),
+        wrk_command(url, seconds, headers or {}, script, script_args),
         capture_output=True,
         text=True,
         check=False,
@@ -279,7 +314,7 @@ def _to_ms(value: str, unit: str) -> float:
 
 def load(server: Server, case: Case, seconds: int) -> WrkResult:
     """Run wrk against one case; error answers make the numbers meaningless, so they fail."""
-    result = run_wrk(server.url(case.path), seconds, case.headers)
+    result = run_wrk(server.url(case.path), seconds, case.headers, case.script, case.script_args)
     if result.requests == 0 or result.non_2xx_3xx > 0:
         raise BenchError(
             f"{case.name}: {result.non_2xx_3xx} of {result.requests} responses were not 2xx/3xx; "
@@ -420,3 +455,161 @@ def write_result(
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"  results: {path.relative_to(REPO_ROOT)}")
     return BenchResult(name, ratio, target, ratio >= target, path)
+
+
+# --- Benchmarks that time a fixed amount of work (not wrk) ---------------------------------------
+
+T = TypeVar("T")
+
+
+def interleave(
+    cases: Sequence[tuple[str, Callable[[], T]]],
+    rounds: int,
+    describe: Callable[[T], str],
+    before_each: Callable[[str], None] | None = None,
+) -> list[tuple[str, T]]:
+    """Run each case once per round, in the same order every round, like `compare` does for wrk.
+
+    `before_each(case_name)` runs untimed before every run (e.g. to reset the data).
+    """
+    runs: list[tuple[str, T]] = []
+    for round_number in range(1, rounds + 1):
+        for name, run_case in cases:
+            if before_each is not None:
+                before_each(name)
+            result = run_case()
+            print(f"  round {round_number}/{rounds} {name:<14} {describe(result)}")
+            runs.append((name, result))
+    return runs
+
+
+def fixed_work_rounds(options: BenchOptions) -> int:
+    """Rounds for benchmarks that time a fixed workload of a few seconds: twice `--rounds`, since
+    each run is short and its median needs more samples on a busy machine than a 10 s wrk run."""
+    return 2 * options.rounds
+
+
+def runs_of(runs: Sequence[tuple[str, T]], name: str) -> list[T]:
+    return [result for case_name, result in runs if case_name == name]
+
+
+def write_custom_result(
+    name: str,
+    *,
+    ratio: float,
+    target: float,
+    higher_is_better: bool,
+    cases: Mapping[str, Any],
+    order: Sequence[str],
+    config: Mapping[str, Any],
+    server: Server | None,
+    notes: Mapping[str, Any] | None = None,
+) -> BenchResult:
+    """Save a benchmark that does not fit the wrk A/B shape, with the same top-level fields."""
+    passed = ratio >= target if higher_is_better else ratio <= target
+    document = {
+        "name": name,
+        "timestamp": timestamp(),
+        "git_commit": git_commit(),
+        "ratio": ratio,
+        "target_ratio": target,
+        "target_direction": ">=" if higher_is_better else "<=",
+        "passed": passed,
+        "cases": dict(cases),
+        "order": list(order),
+        "config": {
+            **config,
+            "gunicorn_workers": server.workers if server else None,
+            "cpu_count": os.cpu_count(),
+            "server_env_overrides": dict(server.env_overrides) if server else {},
+        },
+        "server_log": str(server.log_path.relative_to(REPO_ROOT)) if server else None,
+        "notes": dict(notes or {}),
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{document['timestamp']}.json"
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    print(f"  results: {path.relative_to(REPO_ROOT)}")
+    return BenchResult(name, ratio, target, passed, path, higher_is_better)
+
+
+def ratio_line(a_name: str, b_name: str, ratio: float, target: float, higher: bool) -> str:
+    passed = ratio >= target if higher else ratio <= target
+    sign = ">=" if higher else "<="
+    return (
+        f"  ratio {a_name}/{b_name} = {ratio:.3f}  (target {sign} {target:.2f})  {verdict(passed)}"
+    )
+
+
+# --- Server processes and their memory ----------------------------------------------------------
+
+
+def child_pids(parent: int) -> list[int]:
+    """Processes whose parent is `parent` (gunicorn's workers, for its master's pid)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+def worker_pids(server: Server) -> list[int]:
+    pids = child_pids(server.pid)
+    if len(pids) != server.workers:
+        raise BenchError(f"expected {server.workers} gunicorn worker(s), found {pids}")
+    return pids
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in KiB: resident now, and the peak since it started."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+class RssSampler:
+    """Sample a process's VmRSS every `interval` seconds in a background thread.
+
+    `peak_kib` is the highest sample since the last `reset_peak()`; VmHWM (the kernel's own peak,
+    which no sampling interval can miss) is read alongside by `memory_kib`.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> int:
+        rss, _ = memory_kib(self.pid)
+        self.peak_kib = max(self.peak_kib, rss)
+        self.samples += 1
+        return rss
+
+    def reset_peak(self) -> None:
+        self.peak_kib = 0
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -228,7 +228,7 @@ class RawSenders:
         with connection.transaction():
             connection.execute(self.lock_sql, [cid])
             row = connection.execute(
-                self.app_upsert_sql, [batch.keys, batch.values, cid, batch.keys, cid, cid]
+                self.app_upsert_sql, [batch.keys, batch.values, cid, cid, cid]
             ).fetchone()
         if row is None or row[0] != BATCH:
             raise harness.BenchError(f"app upsert wrote {row}")

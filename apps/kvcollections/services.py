@@ -1,8 +1,11 @@
-"""Every change to collections and their items. Lock order: the Collection row, then its items.
+"""Every change to collections and their items.
 
-Item writes take the collection row lock first, so counter deltas computed in the same statement
-are exact even when writers race on the same keys (READ COMMITTED gives each later statement a
-fresh snapshot, taken after the lock is granted).
+Locks (all transaction-scoped, always in this order): the collection's advisory lock (shared for
+writes of named keys, exclusive for deletes by filter, recounts and deleting the collection),
+then one advisory lock per key written (in hash order), then the rows the statement touches, the
+collection row last. A writer therefore sees every earlier write of its keys committed when its
+statement's snapshot is taken, so the counter deltas computed in that statement are exact, while
+writers of different keys run in parallel.
 """
 
 from typing import Any
@@ -111,7 +114,7 @@ def rename_collection(*, collection: Collection, name: str) -> Collection:
 @transaction.atomic
 def delete_collection(*, collection: Collection) -> None:
     """Delete the collection and every item in it."""
-    _lock(collection)
+    _lock_collection(collection, exclusive=True)
     log.info(
         "collection.deleted",
         collection_id=str(collection.pk),
@@ -135,7 +138,7 @@ def put_items(*, collection: Collection, items: list[tuple[str, str]]) -> int:
         raise DuplicateKey()
     if not items:
         return 0
-    _lock(collection)
+    _lock_keys(collection, keys)
     values = [value for _, value in items]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -155,7 +158,7 @@ def put_item(*, collection: Collection, key: str, value: str) -> int:
 @transaction.atomic
 def delete_items(*, collection: Collection, item_filter: ItemFilter) -> int:
     """Delete every item matching `item_filter` (all items when it is empty); return the count."""
-    _lock(collection)
+    _lock_collection(collection, exclusive=True)
     conditions, params = item_filter.sql()
     sql = _DELETE_SQL.format(items=ITEMS, collections=COLLECTIONS, conditions=conditions)
     with connection.cursor() as cursor:
@@ -173,7 +176,7 @@ def delete_items(*, collection: Collection, item_filter: ItemFilter) -> int:
 
 @transaction.atomic
 def delete_item(*, collection: Collection, key: str) -> int:
-    _lock(collection)
+    _lock_keys(collection, [key])
     sql = _DELETE_SQL.format(items=ITEMS, collections=COLLECTIONS, conditions=" AND key = %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [collection.pk, key, collection.pk])
@@ -211,10 +214,14 @@ def _recount(collection_id: Any) -> dict[str, Any] | None:
     `max_value_bytes` is brought down to the real maximum too: deletes never lower it, so a
     lower value after a recount is expected, not drift.
     """
+    collection = Collection.objects.filter(pk=collection_id).first()
+    if collection is None:
+        return None  # deleted meanwhile
+    _lock_collection(collection, exclusive=True)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT byte_size, item_count, max_value_bytes FROM {COLLECTIONS}"  # noqa: S608
-            " WHERE id = %s FOR UPDATE",
+            " WHERE id = %s",
             [collection_id],
         )
         stored = cursor.fetchone()
@@ -239,6 +246,27 @@ def _recount(collection_id: Any) -> dict[str, Any] | None:
     }
 
 
-def _lock(collection: Collection) -> None:
+# Collections lock in the two-int advisory key space (class, hash of the id); keys in the bigint
+# space. PostgreSQL keeps the two spaces apart, so they never collide. A hash collision between
+# two keys only makes their writers wait for each other.
+_COLLECTION_LOCK_CLASS = 7301
+_KEY_LOCKS_SQL = """
+SELECT count(pg_advisory_xact_lock(h)) FROM (
+    SELECT DISTINCT hashtextextended(%s || ':' || k, 0) AS h FROM unnest(%b::text[]) AS k ORDER BY h
+) AS locks
+"""
+
+
+def _lock_collection(collection: Collection, *, exclusive: bool) -> None:
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {COLLECTIONS} WHERE id = %s FOR UPDATE", [collection.pk])  # noqa: S608
+        cursor.execute(
+            f"SELECT {function}(%s, hashtext(%s))", [_COLLECTION_LOCK_CLASS, str(collection.pk)]
+        )
+
+
+def _lock_keys(collection: Collection, keys: list[str]) -> None:
+    """Share the collection lock, then hold each key exclusively; sorted, so no deadlocks."""
+    _lock_collection(collection, exclusive=False)
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_LOCKS_SQL, [str(collection.pk), keys])

@@ -212,3 +212,22 @@ def test_max_value_bytes_tracks_the_largest_value_and_the_recount_lowers_it():
     assert services.recount_collection_counters() == []  # not drift
     collection.refresh_from_db()
     assert collection.max_value_bytes == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_batches_racing_on_new_and_existing_keys_keep_counters_exact():
+    collection = CollectionFactory()
+    keys = [f"k{i:03}" for i in range(300)]
+
+    def upsert(order, value):
+        return lambda: services.put_items(collection=collection, items=[(k, value) for k in order])
+
+    for round_number in range(5):
+        fresh = [f"new-{round_number}-{i}" for i in range(100)]
+        run_concurrently(
+            upsert(keys + fresh, "a" * (round_number + 1)),
+            upsert(list(reversed(fresh + keys)), "bb"),
+            upsert(fresh[::2] + keys[::3], "ccc" * 5),
+            lambda: services.delete_item(collection=collection, key="k000"),
+        )
+        assert counters(collection) == recount(collection)

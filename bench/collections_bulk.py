@@ -19,11 +19,6 @@ psycopg's binary format (`%b`): its text-format list dumper escapes every elemen
 regular expression, which costs ~9 ms of client CPU per 1,000 values that contain quotes (as
 JSON-encoded values do) and would make the reference measure psycopg, not PostgreSQL.
 
-C (raw_app_sql, for the analysis only, not in the ratio): the application's own statements,
-verbatim (its collection row lock, then services._UPSERT_SQL with its counter deltas and its
-`%s` text-format array parameters), in one transaction per batch, over psycopg: what the API's
-database work costs without Django and HTTP.
-
 Target: api/raw >= 0.5 (items/s).
 """
 
@@ -208,30 +203,14 @@ def api_sender(
 class RawSenders:
     """One psycopg connection per client thread, opened before timing."""
 
-    def __init__(self, collection_id: str, app_sql: bool) -> None:
-        from apps.kvcollections.models import Collection
-        from apps.kvcollections.services import _UPSERT_SQL
-
+    def __init__(self, collection_id: str) -> None:
         self.collection_id = collection_id
-        self.app_sql = app_sql
-        self.lock_sql = f"SELECT 1 FROM {Collection._meta.db_table} WHERE id = %s FOR UPDATE"
-        self.app_upsert_sql = _UPSERT_SQL
         self.raw_upsert_sql = _RAW_UPSERT_SQL.format(items=collections_data.items_table())
         self.connections = [collections_data.raw_connect() for _ in range(CLIENTS)]
 
     def __call__(self, client: int, batch: Batch) -> None:
         connection = self.connections[client]
-        cid = self.collection_id
-        if not self.app_sql:
-            connection.execute(self.raw_upsert_sql, [cid, batch.keys, batch.values])
-            return
-        with connection.transaction():
-            connection.execute(self.lock_sql, [cid])
-            row = connection.execute(
-                self.app_upsert_sql, [batch.keys, batch.values, cid, cid, cid]
-            ).fetchone()
-        if row is None or row[0] != BATCH:
-            raise harness.BenchError(f"app upsert wrote {row}")
+        connection.execute(self.raw_upsert_sql, [self.collection_id, batch.keys, batch.values])
 
     def close(self) -> None:
         for connection in self.connections:
@@ -281,12 +260,9 @@ def run(options: harness.BenchOptions) -> harness.BenchResult:
             f"  workload per run: {BODIES_PER_RUN} batches of {BATCH:,} "
             "(500 updates + 500 inserts each), reset untimed before every run"
         )
-        raw = RawSenders(fixture.bulk_collection_id, app_sql=False)
-        raw_app = RawSenders(fixture.bulk_collection_id, app_sql=True)
+        raw = RawSenders(fixture.bulk_collection_id)
         try:
-            runner = Runner(
-                fixture, {"api": api_sender(server, fixture), "raw": raw, "raw_app_sql": raw_app}
-            )
+            runner = Runner(fixture, {"api": api_sender(server, fixture), "raw": raw})
             print(f"  warm-up: {WARMUP_BODIES} batches per case")
             for case in runner.senders:
                 runner.run(case, WARMUP_BODIES)
@@ -297,7 +273,6 @@ def run(options: harness.BenchOptions) -> harness.BenchResult:
             )
         finally:
             raw.close()
-            raw_app.close()
         reset_bulk_collection(fixture.bulk_collection_id)
         harness.close_db_connections()
         return report(runs, server, options)
@@ -308,7 +283,7 @@ def report(
 ) -> harness.BenchResult:
     medians = {
         case: statistics.median(r.items_per_second for r in harness.runs_of(runs, case))
-        for case in ("api", "raw", "raw_app_sql")
+        for case in ("api", "raw")
     }
     ratio = medians["api"] / medians["raw"]
     print()
@@ -316,11 +291,6 @@ def report(
     for case, rate in medians.items():
         p50 = statistics.median(r.batch_p50_ms for r in harness.runs_of(runs, case))
         print(f"  {case:<14} {rate:>16,.0f} {p50:>22.1f}")
-    print(
-        f"  (raw_app_sql is informative: api/raw_app_sql = "
-        f"{medians['api'] / medians['raw_app_sql']:.3f}, "
-        f"raw_app_sql/raw = {medians['raw_app_sql'] / medians['raw']:.3f})"
-    )
     print(harness.ratio_line("api", "raw", ratio, TARGET_RATIO, higher=True))
     return harness.write_custom_result(
         NAME,

@@ -109,7 +109,7 @@ class CollectionsDataView(APIView):
         row = queries.get_item(collection_id=target.collection.pk, key=inputs.key(route.key or ""))
         if row is None:
             return Response(status=204)
-        return Response(queries.item_json(row))
+        return Response(queries.items_json([row])[0])
 
     def _stream(self, route: Route) -> StreamingHttpResponse:
         target = self._authorized(route, Operation.READ)

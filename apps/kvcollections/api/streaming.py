@@ -6,14 +6,14 @@ from typing import Any
 
 import orjson
 
-from apps.kvcollections.queries import encode_cursor, item_json
+from apps.kvcollections.queries import encode_cursor, items_json
 
 Page = tuple[list[tuple[Any, ...]], bool]
 
 
 def _items_chunk(rows: list[tuple[Any, ...]]) -> bytes:
     # The JSON array of this page without its brackets: items joined by commas.
-    return orjson.dumps([item_json(row) for row in rows], option=orjson.OPT_UTC_Z)[1:-1]
+    return orjson.dumps(items_json(rows), option=orjson.OPT_UTC_Z)[1:-1]
 
 
 def stream_body(first: Page, rest: Iterator[Page]) -> Iterator[bytes]:

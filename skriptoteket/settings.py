@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.projects",
     "apps.kvcollections",
+    "apps.locks",
+    "apps.tools",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------
@@ -169,6 +171,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 PROJECT_DELETION_GRACE_DAYS = env_int("PROJECT_DELETION_GRACE_DAYS", 7)
+# Draft locks: lifetime without a heartbeat (the editor refreshes every 60 s).
+DRAFT_LOCK_TTL_SECONDS = env_int("DRAFT_LOCK_TTL_SECONDS", 600)
 # Collections data API (/collections/): body, bulk and stream limits.
 COLLECTIONS_MAX_BODY_BYTES = env_int("COLLECTIONS_MAX_BODY_BYTES", 10_000_000)
 COLLECTIONS_MAX_BULK_ITEMS = env_int("COLLECTIONS_MAX_BULK_ITEMS", 1000)
@@ -243,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
         "task": "apps.core.tasks.record_worker_heartbeat_task",
         "schedule": 30.0,
+    },
+    "sweep-expired-draft-locks": {
+        "task": "apps.locks.tasks.sweep_expired_draft_locks_task",
+        "schedule": 60.0,
     },
     "recount-collection-counters": {
         "task": "apps.kvcollections.tasks.recount_collection_counters_task",

@@ -1,0 +1,241 @@
+"""Draft lock primitives. Callers (the tools services) lock the Tool row first, then call these
+inside the same transaction: lock order is Tool row, then DraftLock row. Every expiry decision
+is made by PostgreSQL's clock (`now()`), never the app server's."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import connection, transaction
+
+from apps.core.logs import current_request_id
+from apps.locks.exceptions import (
+    DraftLockExpired,
+    DraftLockHeld,
+    DraftLockRequired,
+    DraftLockStaleToken,
+    ForceRequiresAdmin,
+    NotDraftHead,
+)
+from apps.locks.models import DraftLock, DraftLockEvent
+
+log = structlog.get_logger(__name__)
+Action = DraftLockEvent.Action
+LOCKS = DraftLock._meta.db_table
+
+
+@dataclass(frozen=True)
+class LockState:
+    tool_id: uuid.UUID
+    draft_head_id: uuid.UUID
+    holder_id: int | None
+    expires_at: datetime
+    token: int
+    live: bool
+
+    def details(self) -> dict[str, Any]:
+        return {"holder": self.holder_id, "expires_at": self.expires_at.isoformat()}
+
+
+_STATE_SQL = f"""
+SELECT tool_id, draft_head_id, holder_id, expires_at, token,
+       holder_id IS NOT NULL AND expires_at > now() AS live
+FROM {LOCKS} WHERE tool_id = %s FOR UPDATE
+"""  # noqa: S608
+
+# One conditional upsert: free, expired, already mine, or forced -> mine. A new holder gets
+# token + 1; a refresh keeps the token, the acquisition time and the takeover record.
+_ACQUIRE_SQL = f"""
+INSERT INTO {LOCKS} AS l (tool_id, draft_head_id, holder_id, acquired_at, refreshed_at,
+                          expires_at, token, forced_by_id)
+VALUES (%(tool)s, %(head)s, %(actor)s, now(), now(),
+        now() + make_interval(secs => %(ttl)s), 1, NULL)
+ON CONFLICT (tool_id) DO UPDATE SET
+    draft_head_id = EXCLUDED.draft_head_id,
+    holder_id = EXCLUDED.holder_id,
+    refreshed_at = now(),
+    expires_at = EXCLUDED.expires_at,
+    acquired_at = CASE WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now()
+                       THEN l.acquired_at ELSE now() END,
+    token = CASE WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now()
+                 THEN l.token ELSE l.token + 1 END,
+    forced_by_id = CASE
+        WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now() THEN l.forced_by_id
+        WHEN l.holder_id IS NOT NULL AND l.expires_at > now() THEN %(actor)s
+        ELSE NULL END
+WHERE l.holder_id IS NULL OR l.holder_id = EXCLUDED.holder_id OR l.expires_at <= now() OR %(force)s
+RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true
+"""  # noqa: S608
+
+
+def lock_state(*, tool_id: uuid.UUID) -> LockState | None:
+    """The lock row, locked FOR UPDATE, with `live` decided by the database clock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, [tool_id])
+        row = cursor.fetchone()
+    return LockState(*row) if row else None
+
+
+@transaction.atomic
+def acquire(
+    *,
+    tool_id: uuid.UUID,
+    draft_head_id: uuid.UUID,
+    actor_id: int,
+    force: bool,
+    is_admin: bool,
+    reason: str = "",
+) -> LockState:
+    """Acquire, refresh or (admins, with `force`) take over the tool's lock.
+
+    :raises DraftLockHeld: someone else holds a live lock and `force` is off
+    :raises ForceRequiresAdmin: `force` on someone else's live lock by a non-admin
+    """
+    before = lock_state(tool_id=tool_id)
+    held_by_other = before is not None and before.live and before.holder_id != actor_id
+    if held_by_other and not force:
+        raise DraftLockHeld(details=before.details())  # type: ignore[union-attr]
+    if held_by_other and not is_admin:
+        raise ForceRequiresAdmin()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACQUIRE_SQL,
+            {
+                "tool": tool_id,
+                "head": draft_head_id,
+                "actor": actor_id,
+                "ttl": settings.DRAFT_LOCK_TTL_SECONDS,
+                "force": force,
+            },
+        )
+        after = LockState(*cursor.fetchone())
+    if before is None or not before.live or before.holder_id != actor_id:
+        action = Action.FORCED if held_by_other else Action.ACQUIRED
+        _record(action, after, actor_id=actor_id, before=before, reason=reason)
+    return after
+
+
+@transaction.atomic
+def release(*, tool_id: uuid.UUID, actor_id: int, is_admin: bool, reason: str = "") -> LockState:
+    """Release the lock: its holder, an admin, or anyone once it has expired. Releasing a free
+    lock is a no-op.
+
+    :raises DraftLockRequired: the tool has never been locked
+    :raises DraftLockHeld: a non-admin releasing someone else's live lock
+    """
+    before = lock_state(tool_id=tool_id)
+    if before is None:
+        raise DraftLockRequired("This tool has no draft lock to release.")
+    if before.holder_id is None:
+        return before
+    if before.holder_id != actor_id and before.live and not is_admin:
+        raise DraftLockHeld(details=before.details())
+    DraftLock.objects.filter(tool_id=tool_id).update(holder=None, forced_by=None)
+    if before.holder_id == actor_id:
+        action = Action.RELEASED
+    else:
+        action = Action.ADMIN_RELEASED if before.live else Action.EXPIRED
+    after = lock_state(tool_id=tool_id)
+    assert after is not None  # noqa: S101 - the row was locked above
+    _record(action, after, actor_id=actor_id, before=before, reason=reason)
+    return after
+
+
+def require_active_draft_lock(
+    *, tool_id: uuid.UUID, draft_head_id: uuid.UUID, actor_id: int, token: int | None = None
+) -> LockState:
+    """Check, inside the caller's transaction, that `actor_id` holds a live lock on the head.
+
+    :raises DraftLockRequired, DraftLockExpired, DraftLockHeld, DraftLockStaleToken, NotDraftHead:
+    """
+    state = lock_state(tool_id=tool_id)
+    if state is None or state.holder_id is None:
+        raise DraftLockRequired()
+    if state.holder_id != actor_id:
+        if state.live:
+            raise DraftLockHeld(details=state.details())
+        raise DraftLockRequired()
+    if not state.live:
+        raise DraftLockExpired(details=state.details())
+    if token is not None and token != state.token:
+        raise DraftLockStaleToken(details={"lock_token": state.token, "sent": token})
+    if state.draft_head_id != draft_head_id:
+        raise NotDraftHead()
+    return state
+
+
+def move(*, tool_id: uuid.UUID, new_head_id: uuid.UUID, actor_id: int | None) -> None:
+    """Point the tool's lock (if any) at the new draft head, in the caller's transaction."""
+    state = lock_state(tool_id=tool_id)
+    if state is None or state.draft_head_id == new_head_id:
+        return
+    DraftLock.objects.filter(tool_id=tool_id).update(draft_head_id=new_head_id)
+    moved = LockState(**{**state.__dict__, "draft_head_id": new_head_id})
+    _record(Action.MOVED, moved, actor_id=actor_id, before=state)
+
+
+_SWEEP_SQL = f"""
+WITH expired AS (
+    SELECT tool_id FROM {LOCKS}
+    WHERE holder_id IS NOT NULL AND expires_at <= now()
+    ORDER BY tool_id FOR UPDATE SKIP LOCKED
+)
+UPDATE {LOCKS} l SET holder_id = NULL, forced_by_id = NULL
+FROM expired e, {LOCKS} old
+WHERE l.tool_id = e.tool_id AND old.tool_id = e.tool_id
+RETURNING l.tool_id, l.draft_head_id, old.holder_id, old.expires_at, l.token
+"""  # noqa: S608
+
+
+@transaction.atomic
+def sweep_expired_draft_locks() -> int:
+    """Free every expired lock and write one `expired` event each. Safe to run concurrently."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SWEEP_SQL)
+        rows = cursor.fetchall()
+    DraftLockEvent.objects.bulk_create(
+        DraftLockEvent(
+            tool_id=tool_id,
+            draft_head_id=head_id,
+            action=Action.EXPIRED,
+            previous_holder_id=holder_id,
+            previous_expires_at=expires_at,
+            token=token,
+        )
+        for tool_id, head_id, holder_id, expires_at, token in rows
+    )
+    log.info("draft_lock.swept", expired=len(rows))
+    return len(rows)
+
+
+def _record(
+    action: str,
+    state: LockState,
+    *,
+    actor_id: int | None,
+    before: LockState | None,
+    reason: str = "",
+) -> None:
+    DraftLockEvent.objects.create(
+        tool_id=state.tool_id,
+        draft_head_id=state.draft_head_id,
+        action=action,
+        actor_id=actor_id,
+        previous_holder_id=before.holder_id if before else None,
+        previous_expires_at=before.expires_at if before else None,
+        token=state.token,
+        reason=reason,
+        request_id=current_request_id() or "",
+    )
+    log.info(
+        "draft_lock." + action,
+        tool_id=str(state.tool_id),
+        draft_head_id=str(state.draft_head_id),
+        actor_id=actor_id,
+        previous_holder_id=before.holder_id if before else None,
+        token=state.token,
+        reason=reason,
+    )

@@ -1,0 +1,44 @@
+"""State changes of tools, versions and their draft locks (one function per use-case)."""
+
+from apps.tools.services.catalog import (
+    assign_maintainer,
+    check_publish_requirements,
+    create_tool,
+    depublish_tool,
+    publish_tool,
+    remove_maintainer,
+    update_metadata,
+    update_slug,
+)
+from apps.tools.services.locking import acquire_draft_lock, release_draft_lock
+from apps.tools.services.versions import (
+    Content,
+    content_hash,
+    create_draft,
+    publish_version,
+    request_changes,
+    rollback_version,
+    save_draft,
+    submit_for_review,
+)
+
+__all__ = [
+    "Content",
+    "acquire_draft_lock",
+    "assign_maintainer",
+    "check_publish_requirements",
+    "content_hash",
+    "create_draft",
+    "create_tool",
+    "depublish_tool",
+    "publish_tool",
+    "publish_version",
+    "release_draft_lock",
+    "remove_maintainer",
+    "request_changes",
+    "rollback_version",
+    "save_draft",
+    "submit_for_review",
+    "update_metadata",
+    "update_slug",
+]

@@ -1,0 +1,60 @@
+"""Draft lock use-cases: the tool-level checks, then the lock primitives of apps.locks."""
+
+import structlog
+from django.db import transaction
+
+from apps.accounts.models import Role, User
+from apps.core.exceptions import ValidationFailed
+from apps.locks import services as locks
+from apps.locks.exceptions import NotDraftHead
+from apps.tools import access
+from apps.tools.exceptions import ToolEditDenied
+from apps.tools.models import Tool
+from apps.tools.services.catalog import locked
+
+log = structlog.get_logger(__name__)
+
+
+@transaction.atomic
+def acquire_draft_lock(
+    *, tool: Tool, actor: User, draft_head_id: str, force: bool = False, reason: str = ""
+) -> locks.LockState:
+    """Acquire, refresh (heartbeat) or, for admins, force-take the lock on the current head.
+
+    :raises ToolEditDenied: the actor may not edit the tool
+    :raises NotDraftHead: `draft_head_id` is not the tool's current head
+    :raises ValidationFailed: a forced takeover without a reason
+    :raises DraftLockHeld, ForceRequiresAdmin:
+    """
+    tool = locked(tool)
+    if not access.can_edit(user=actor, tool=tool):
+        raise ToolEditDenied()
+    if tool.draft_head_id is None or str(tool.draft_head_id) != str(draft_head_id):
+        raise NotDraftHead(
+            details={"draft_head_id": str(tool.draft_head_id) if tool.draft_head_id else None}
+        )
+    if force and not reason.strip():
+        raise ValidationFailed(
+            "A forced takeover needs a reason.",
+            details={"fields": {"reason": ["Required with force."]}},
+        )
+    return locks.acquire(
+        tool_id=tool.pk,
+        draft_head_id=tool.draft_head_id,
+        actor_id=actor.pk,
+        force=force,
+        is_admin=actor.has_role(Role.ADMIN),
+        reason=reason.strip(),
+    )
+
+
+@transaction.atomic
+def release_draft_lock(*, tool: Tool, actor: User, reason: str = "") -> locks.LockState:
+    """Release by the holder, or by an admin for anyone (audited as admin_released)."""
+    tool = locked(tool)
+    return locks.release(
+        tool_id=tool.pk,
+        actor_id=actor.pk,
+        is_admin=actor.has_role(Role.ADMIN),
+        reason=reason.strip(),
+    )

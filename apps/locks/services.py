@@ -71,6 +71,15 @@ RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true
 """  # noqa: S608
 
 
+def live_lock(*, tool_id: uuid.UUID) -> LockState | None:
+    """The tool's lock if someone holds it unexpired (database clock); a plain read, no row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL.replace(" FOR UPDATE", ""), [tool_id])
+        row = cursor.fetchone()
+    state = LockState(*row) if row else None
+    return state if state is not None and state.live else None
+
+
 def lock_state(*, tool_id: uuid.UUID) -> LockState | None:
     """The lock row, locked FOR UPDATE, with `live` decided by the database clock."""
     with connection.cursor() as cursor:

@@ -64,3 +64,10 @@ def test_swagger_ui_loads_its_assets_from_this_server_only(anon_client):
     assert all(url.startswith("/") for url in urls), urls
     for url in urls:
         assert anon_client.get(url).status_code == 200, url
+
+
+def test_the_openapi_schema_generates_without_warnings_or_errors(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi:")

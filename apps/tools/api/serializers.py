@@ -1,0 +1,117 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.api.fields import StrictCharField
+from apps.core.exceptions import BadRequest
+from apps.locks.services import LockState
+from apps.tools.models import Tool, ToolVersion
+
+
+class ToolSerializer(serializers.Serializer[Tool]):
+    id = serializers.UUIDField(read_only=True)
+    project_id = serializers.UUIDField(read_only=True)
+    slug = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    summary = serializers.CharField(read_only=True)
+    is_published = serializers.BooleanField(read_only=True)
+    active_version_id = serializers.UUIDField(read_only=True, allow_null=True)
+    draft_head_id = serializers.UUIDField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class VersionSummarySerializer(serializers.Serializer[ToolVersion]):
+    id = serializers.UUIDField(read_only=True)
+    version_number = serializers.IntegerField(read_only=True)
+    state = serializers.CharField(read_only=True)
+    created_by_id = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    published_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class ToolCreateSerializer(serializers.Serializer[None]):
+    title = StrictCharField(max_length=255)
+    summary = StrictCharField(required=False, default="", allow_blank=True, max_length=5000)
+
+
+class LockRequestSerializer(serializers.Serializer[None]):
+    draft_head_id = serializers.UUIDField()
+    force = serializers.BooleanField(required=False, default=False)
+    reason = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class ContentSerializer(serializers.Serializer[None]):
+    """Draft content; an omitted field keeps the value of the version it derives from."""
+
+    entrypoint = StrictCharField(required=False, default=None, max_length=128)
+    source_code = StrictCharField(
+        required=False, default=None, trim_whitespace=False, max_length=2_000_000
+    )
+    input_schema = serializers.JSONField(required=False, default=None, allow_null=True)
+    settings_schema = serializers.JSONField(required=False, default=None, allow_null=True)
+    usage_instructions = StrictCharField(
+        required=False, default=None, allow_blank=True, max_length=100_000
+    )
+    change_summary = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class DraftCreateSerializer(ContentSerializer):
+    derived_from_version_id = serializers.UUIDField(required=False, default=None, allow_null=True)
+
+
+class DraftSaveSerializer(ContentSerializer):
+    expected_parent_version_id = serializers.UUIDField()
+
+
+class NoteSerializer(serializers.Serializer[None]):
+    text = StrictCharField(required=False, default="", allow_blank=True, max_length=5000)
+
+
+class SchemasSerializer(serializers.Serializer[None]):
+    input_schema = serializers.JSONField(required=False, default=None, allow_null=True)
+    settings_schema = serializers.JSONField(required=False, default=None, allow_null=True)
+
+
+def lock_json(state: LockState, *, user_id: int) -> dict[str, Any]:
+    return {
+        "tool_id": state.tool_id,
+        "draft_head_id": state.draft_head_id,
+        "locked_by_user_id": state.holder_id,
+        "expires_at": state.expires_at,
+        "is_owner": state.holder_id == user_id,
+        "lock_token": state.token,
+    }
+
+
+def lock_token_header(raw: str | None) -> int | None:
+    """`X-Draft-Lock-Token`, when sent: a positive integer."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) < 2**63:
+        raise BadRequest(
+            "X-Draft-Lock-Token must be a positive integer.", code="INVALID_LOCK_TOKEN"
+        )
+    return int(raw)
+
+
+class LockSerializer(serializers.Serializer[None]):
+    """Documentation of lock responses (built by `lock_json`)."""
+
+    tool_id = serializers.UUIDField()
+    draft_head_id = serializers.UUIDField()
+    locked_by_user_id = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    is_owner = serializers.BooleanField()
+    lock_token = serializers.IntegerField(help_text="Fencing token; send it as X-Draft-Lock-Token.")
+
+
+class VersionResultSerializer(serializers.Serializer[None]):
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    state = serializers.CharField()
+
+
+class SchemaValidationSerializer(serializers.Serializer[None]):
+    valid = serializers.BooleanField()
+    issues = serializers.ListField(child=serializers.DictField())

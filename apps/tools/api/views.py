@@ -1,0 +1,213 @@
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.access import authenticated_user
+from apps.core.api.validation import validated
+from apps.core.identifiers import parse_uuid
+from apps.projects import access as projects_access
+from apps.projects.models import ProjectRole
+from apps.tools import access, queries, services
+from apps.tools.api.serializers import (
+    DraftCreateSerializer,
+    DraftSaveSerializer,
+    LockRequestSerializer,
+    LockSerializer,
+    NoteSerializer,
+    SchemasSerializer,
+    SchemaValidationSerializer,
+    ToolCreateSerializer,
+    ToolSerializer,
+    VersionResultSerializer,
+    VersionSummarySerializer,
+    lock_json,
+    lock_token_header,
+)
+from apps.tools.exceptions import VersionNotFound
+from apps.tools.models import Tool, ToolVersion
+from apps.tools.schemas import validate_schemas
+
+
+class ProjectToolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Tool]):
+    """Tools of one project: members list them; editors with the contributor role create them."""
+
+    serializer_class = ToolSerializer
+    queryset = Tool.objects.none()
+
+    def list(self, request: Request, project_id: str) -> Response:
+        project = projects_access.get_project_for_user(user=request.user, project_id=project_id)
+        tools = Tool.objects.filter(project=project).order_by("title", "id")
+        page = self.paginate_queryset(tools)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ToolCreateSerializer, responses={201: ToolSerializer})
+    def create(self, request: Request, project_id: str) -> Response:
+        project = projects_access.get_project_for_user(
+            user=request.user, project_id=project_id, min_role=ProjectRole.EDITOR
+        )
+        data = validated(ToolCreateSerializer, request)
+        tool = services.create_tool(project=project, creator=authenticated_user(request), **data)
+        return Response(ToolSerializer(tool).data, status=status.HTTP_201_CREATED)
+
+
+class EditorBootView(APIView):
+    """`GET /editor/tools/{id}` or `/editor/tool-versions/{id}`: the editor's start document."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(
+        self, request: Request, tool_id: str | None = None, version_id: str | None = None
+    ) -> Response:
+        user = authenticated_user(request)
+        version = _version(request, version_id) if version_id else None
+        tool = (
+            version.tool
+            if version
+            else access.get_tool_for_user(user=user, tool_id=tool_id or "", edit=True)
+        )
+        boot = queries.editor_boot(tool=tool, user=user, selected=version)
+        lock = boot["draft_lock"]
+        return Response(
+            {
+                **boot,
+                "tool": ToolSerializer(tool).data,
+                "versions": VersionSummarySerializer(boot["versions"], many=True).data,
+                "selected_version": VersionSummarySerializer(
+                    version or boot["selected_version"]
+                ).data
+                if boot["selected_version"]
+                else None,
+                "draft_lock": lock_json(lock, user_id=user.pk) if lock else None,
+            }
+        )
+
+
+class DraftLockView(APIView):
+    """Acquire / heartbeat / force (POST) and release (DELETE) the tool's draft lock."""
+
+    @extend_schema(request=LockRequestSerializer, responses={200: LockSerializer})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        data = validated(LockRequestSerializer, request)
+        state = services.acquire_draft_lock(tool=tool, actor=user, **data)
+        return Response(lock_json(state, user_id=user.pk))
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def delete(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        services.release_draft_lock(
+            tool=tool, actor=user, reason=str(request.query_params.get("reason", ""))
+        )
+        return Response({"tool_id": tool.pk})
+
+
+class DraftCreateView(APIView):
+    @extend_schema(request=DraftCreateSerializer, responses={201: VersionResultSerializer})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        data = validated(DraftCreateSerializer, request)
+        derived = data.pop("derived_from_version_id")
+        version = services.create_draft(
+            tool=tool,
+            actor=user,
+            content=_content(data),
+            change_summary=data["change_summary"],
+            derived_from=_version(request, str(derived)) if derived else None,
+            lock_token=lock_token_header(request.headers.get("X-Draft-Lock-Token")),
+        )
+        return Response(
+            {"version_id": version.pk, "version_number": version.version_number}, status=201
+        )
+
+
+class VersionActionView(APIView):
+    """Save, submit for review, publish, request changes, roll back: one version command each."""
+
+    action_name = ""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: VersionResultSerializer})
+    def post(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = _version(request, version_id)
+        result = getattr(self, f"_{self.action_name}")(request, version, user)
+        return Response(
+            {
+                "version_id": result.pk,
+                "version_number": result.version_number,
+                "state": result.state,
+            }
+        )
+
+    def _save(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        access.get_tool_for_user(user=user, tool_id=version.tool_id, edit=True)
+        data = validated(DraftSaveSerializer, request)
+        return services.save_draft(
+            version=version,
+            actor=user,
+            content=_content(data),
+            change_summary=data["change_summary"],
+            expected_parent_version_id=data["expected_parent_version_id"],
+            lock_token=lock_token_header(request.headers.get("X-Draft-Lock-Token")),
+        )
+
+    def _submit(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        access.get_tool_for_user(user=user, tool_id=version.tool_id, edit=True)
+        return services.submit_for_review(version=version, actor=user, review_note=_note(request))
+
+    def _publish(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        return services.publish_version(version=version, actor=user, change_summary=_note(request))
+
+    def _request_changes(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        return services.request_changes(version=version, actor=user, message=_note(request))
+
+    def _rollback(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        return services.rollback_version(version=version, actor=user)
+
+
+class ValidateSchemasView(APIView):
+    """Always 200 `{valid, issues}`; only tool access problems are errors."""
+
+    @extend_schema(request=SchemasSerializer, responses={200: SchemaValidationSerializer})
+    def post(self, request: Request, tool_id: str) -> Response:
+        access.get_tool_for_user(user=authenticated_user(request), tool_id=tool_id, edit=True)
+        data = validated(SchemasSerializer, request)
+        return Response(validate_schemas(**data))
+
+
+def _version(request: Request, version_id: str) -> ToolVersion:
+    """A version of a tool the caller can see (404 otherwise)."""
+    pk = parse_uuid(version_id, name="version_id")
+    version = (
+        ToolVersion.objects.select_related("tool")
+        .filter(pk=pk, tool__in=access.tools_visible_to(request.user))
+        .first()
+    )
+    if version is None:
+        raise VersionNotFound()
+    return version
+
+
+def _content(data: dict[str, Any]) -> services.Content:
+    return services.Content(
+        **{
+            key: data[key]
+            for key in (
+                "entrypoint",
+                "source_code",
+                "input_schema",
+                "settings_schema",
+                "usage_instructions",
+            )
+        }
+    )
+
+
+def _note(request: Request) -> str:
+    return str(validated(NoteSerializer, request)["text"])

@@ -1,0 +1,56 @@
+"""The editor boot document: everything the editor page needs in one read."""
+
+from typing import Any
+
+from apps.accounts.models import User
+from apps.locks import services as locks
+from apps.tools.models import Tool, ToolVersion, VersionState
+
+STARTER_SOURCE = '''def run_tool(input_dir, output_dir):
+    """Read files from input_dir, write results to output_dir."""
+    return "Hello from a new tool"
+'''
+MAX_LISTED_VERSIONS = 50
+
+
+def editor_boot(*, tool: Tool, user: User, selected: ToolVersion | None = None) -> dict[str, Any]:
+    """The tool, its newest versions, the selected version's content and the live lock (only when
+    it sits on the current head)."""
+    versions = list(tool.versions.order_by("-version_number")[:MAX_LISTED_VERSIONS])
+    selected = selected or _default_selection(tool, versions)
+    lock = locks.live_lock(tool_id=tool.pk)
+    if lock is not None and lock.draft_head_id != tool.draft_head_id:
+        lock = None
+    is_draft = selected is not None and selected.state == VersionState.DRAFT
+    return {
+        "tool": tool,
+        "versions": versions,
+        "selected_version": selected,
+        "draft_head_id": tool.draft_head_id,
+        "draft_lock": lock,
+        "save_mode": "snapshot" if is_draft else "create_draft",
+        "parent_version_id": selected.derived_from_id if selected else None,
+        "create_draft_from_version_id": selected.pk if selected and not is_draft else None,
+        "entrypoint": selected.entrypoint if selected else "run_tool",
+        "source_code": selected.source_code if selected else STARTER_SOURCE,
+        "input_schema": selected.input_schema if selected else [],
+        "settings_schema": selected.settings_schema if selected else None,
+        "usage_instructions": selected.usage_instructions if selected else "",
+    }
+
+
+def _default_selection(tool: Tool, versions: list[ToolVersion]) -> ToolVersion | None:
+    """The head if there is one, else the version under review, the active one, the newest."""
+    by_id = {version.pk: version for version in versions}
+    for candidate in (
+        tool.draft_head_id,
+        _first(versions, VersionState.IN_REVIEW),
+        tool.active_version_id,
+    ):
+        if candidate is not None and candidate in by_id:
+            return by_id[candidate]
+    return versions[0] if versions else None
+
+
+def _first(versions: list[ToolVersion], state: str) -> Any:
+    return next((version.pk for version in versions if version.state == state), None)

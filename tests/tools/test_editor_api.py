@@ -242,3 +242,12 @@ def test_hostile_draft_bodies_never_produce_a_5xx(client, tool):
     ):
         response = client.post(f"/api/v1/editor/tools/{tool.pk}/draft", body, format="json")
         assert 400 <= response.status_code < 500, (body, response.content)
+
+
+def test_booting_a_version_also_needs_edit_permission(client, tool, api_client_for):
+    head = first_draft(client, tool)
+    member = UserFactory(contributor=True)
+    projects_access.assign_role(user=member, project=tool.project, role=ProjectRole.EDITOR)
+    assert api_client_for(member).get(f"/api/v1/editor/tool-versions/{head}").status_code == 403
+    body = client.get(f"/api/v1/editor/tool-versions/{head}").json()
+    assert (body["selected_version"]["id"], body["save_mode"]) == (head, "snapshot")

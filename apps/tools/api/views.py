@@ -64,11 +64,8 @@ class EditorBootView(APIView):
     ) -> Response:
         user = authenticated_user(request)
         version = _version(request, version_id) if version_id else None
-        tool = (
-            version.tool
-            if version
-            else access.get_tool_for_user(user=user, tool_id=tool_id or "", edit=True)
-        )
+        the_tool_id = version.tool_id if version else (tool_id or "")
+        tool = access.get_tool_for_user(user=user, tool_id=the_tool_id, edit=True)
         boot = queries.editor_boot(tool=tool, user=user, selected=version)
         lock = boot["draft_lock"]
         return Response(

@@ -115,3 +115,26 @@ class VersionResultSerializer(serializers.Serializer[None]):
 class SchemaValidationSerializer(serializers.Serializer[None]):
     valid = serializers.BooleanField()
     issues = serializers.ListField(child=serializers.DictField())
+
+
+class MetadataSerializer(serializers.Serializer[None]):
+    title = StrictCharField(max_length=255)
+    summary = StrictCharField(required=False, default=None, allow_blank=True, max_length=5000)
+
+
+class SlugSerializer(serializers.Serializer[None]):
+    slug = StrictCharField(max_length=128)
+
+
+class TaxonomySerializer(serializers.Serializer[None]):
+    profession_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=100
+    )
+    category_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=100
+    )
+
+
+class MaintainerAddSerializer(serializers.Serializer[None]):
+    email = StrictCharField(max_length=254)
+    reason = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.tools.api import views
+from apps.tools.api import catalog_views, views
 
 version_action = views.VersionActionView.as_view
 
@@ -41,4 +41,16 @@ urlpatterns = [
         version_action(action_name="request_changes"),
     ),
     path("editor/tool-versions/<str:version_id>/rollback", version_action(action_name="rollback")),
+    path("editor/tools/<str:tool_id>/metadata", catalog_views.MetadataView.as_view()),
+    path("editor/tools/<str:tool_id>/slug", catalog_views.SlugView.as_view()),
+    path("editor/tools/<str:tool_id>/taxonomy", catalog_views.TaxonomyView.as_view()),
+    path("editor/tools/<str:tool_id>/maintainers", catalog_views.MaintainersView.as_view()),
+    path(
+        "editor/tools/<str:tool_id>/maintainers/<str:user_id>",
+        catalog_views.MaintainerDetailView.as_view(),
+    ),
+    path("editor/tools/<str:tool_id>/publish", catalog_views.PublishToolView.as_view(publish=True)),
+    path(
+        "editor/tools/<str:tool_id>/depublish", catalog_views.PublishToolView.as_view(publish=False)
+    ),
 ]

@@ -7,6 +7,7 @@ from apps.tools.services.catalog import (
     depublish_tool,
     publish_tool,
     remove_maintainer,
+    set_taxonomy,
     update_metadata,
     update_slug,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "request_changes",
     "rollback_version",
     "save_draft",
+    "set_taxonomy",
     "submit_for_review",
     "update_metadata",
     "update_slug",

@@ -19,7 +19,15 @@ from apps.tools.exceptions import (
     SuperuserRequired,
     WrongVersionState,
 )
-from apps.tools.models import PLACEHOLDER_PREFIX, SLUG_PATTERN, MaintainerChange, Tool, VersionState
+from apps.tools.models import (
+    PLACEHOLDER_PREFIX,
+    SLUG_PATTERN,
+    Category,
+    MaintainerChange,
+    Profession,
+    Tool,
+    VersionState,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +99,22 @@ def update_slug(*, tool: Tool, actor: User, slug: str) -> Tool:
         raise InvalidSlug("Another tool of this project already uses this slug.")
     tool.slug = slug
     tool.save(update_fields=["slug"])
+    return tool
+
+
+@transaction.atomic
+def set_taxonomy(
+    *, tool: Tool, actor: User, profession_ids: list[int], category_ids: list[int]
+) -> Tool:
+    """Replace the tool's professions and categories. :raises AdminRequired, ValidationFailed:"""
+    require_admin(actor)
+    tool = locked(tool)
+    professions = list(Profession.objects.filter(pk__in=profession_ids))
+    categories = list(Category.objects.filter(pk__in=category_ids))
+    if len(professions) != len(set(profession_ids)) or len(categories) != len(set(category_ids)):
+        raise ValidationFailed("Unknown profession or category id.")
+    tool.professions.set(professions)
+    tool.categories.set(categories)
     return tool
 
 

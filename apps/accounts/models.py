@@ -92,6 +92,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def has_role(self, minimum: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[minimum]
 
+    # Global admins run the Django admin: every model-level permission, like superusers. Object
+    # permissions (project roles, maintainers) still go through guardian and the access modules.
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        if obj is None and self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_module_perms(app_label)
+
 
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

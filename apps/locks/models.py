@@ -14,8 +14,9 @@ class DraftLock(models.Model):
         "tools.Tool", primary_key=True, on_delete=models.CASCADE, related_name="draft_lock"
     )
     draft_head = models.ForeignKey("tools.ToolVersion", on_delete=models.CASCADE, related_name="+")
+    # SET_NULL, not CASCADE: deleting the holder must not delete the row and restart the token.
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # When the current holder acquired it (refreshes keep it).
     acquired_at = models.DateTimeField()

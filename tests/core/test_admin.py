@@ -121,3 +121,12 @@ def test_projects_admin_lists_projects(admin_client, project):
     html = admin_client.get("/admin/projects/project/").content.decode()
     assert escape(project.name) in html
     assert escape(other.name) in html
+
+
+def test_global_admins_can_use_the_admin_without_being_superusers(alice):
+    client = Client()
+    client.force_login(UserFactory(admin=True))
+    for url in ("/admin/accounts/user/", "/admin/accounts/apitoken/", "/admin/projects/project/"):
+        assert client.get(url).status_code == 200, url
+    client.force_login(UserFactory(contributor=True))
+    assert client.get("/admin/").status_code == 302

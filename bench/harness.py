@@ -81,6 +81,9 @@ class BenchResult:
     json_path: Path
     # False for ratios that must stay below their target (e.g. deep/shallow latency).
     higher_is_better: bool = True
+    # What `ratio` holds, for the summary: a benchmark whose target is not a ratio (e.g. a p99
+    # latency in ms) names its metric here.
+    metric: str = "ratio"
 
     @property
     def target_text(self) -> str:

@@ -15,6 +15,7 @@ from bench import (
     collections_item_get,
     collections_stream,
     harness,
+    lock_heartbeat,
     project_get,
 )
 
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     collections_bulk.NAME: collections_bulk.run,
     collections_item_get.NAME: collections_item_get.run,
     collections_deep_page.NAME: collections_deep_page.run,
+    lock_heartbeat.NAME: lock_heartbeat.run,
 }
 
 
@@ -77,7 +79,7 @@ def print_summary(results: dict[str, harness.BenchResult | None]) -> None:
             print(f"  {name:<22} ERROR")
         else:
             print(
-                f"  {name:<22} ratio {result.ratio:.3f}  target {result.target_text}  "
+                f"  {name:<22} {result.metric} {result.ratio:.3f}  target {result.target_text}  "
                 f"{harness.verdict(result.passed)}"
             )
 

@@ -1,7 +1,8 @@
-"""The application's URLs plus `bench/bare`, the reference view every API benchmark compares to."""
+"""The application's URLs plus the reference views the API benchmarks compare to: `bench/bare`
+(no authentication) and `bench/bare-auth` (the default token authentication, nothing else)."""
 
 from django.urls import path
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,8 +26,22 @@ class BareView(APIView):
         return Response({"message": "ok"})
 
 
+class BareAuthView(APIView):
+    """The bare view plus the project's default authentication (Bearer token first) and
+    IsAuthenticated: the floor for any token-authenticated endpoint. No throttling, no data.
+    """
+
+    # authentication_classes: DRF's DEFAULT_AUTHENTICATION_CLASSES, as every API view uses.
+    permission_classes = [IsAuthenticated]
+    throttle_classes = []
+
+    def get(self, request: Request) -> Response:
+        return Response({"message": "ok"})
+
+
 urlpatterns = [
     path("bench/bare", BareView.as_view(), name="bench-bare"),
+    path("bench/bare-auth", BareAuthView.as_view(), name="bench-bare-auth"),
     *app_urlpatterns,
 ]
 

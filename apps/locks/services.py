@@ -1,5 +1,5 @@
-"""Draft lock primitives. Callers (the tools services) lock the Tool row first, then call these
-inside the same transaction: lock order is Tool row, then DraftLock row. Every expiry decision
+"""Draft lock primitives. Callers (the tools services) open the transaction and lock the Tool row
+first, then call these inside it: lock order is Tool row, then DraftLock row. Every expiry decision
 is made by PostgreSQL's clock (`now()`), never the app server's."""
 
 import uuid
@@ -88,7 +88,6 @@ def lock_state(*, tool_id: uuid.UUID) -> LockState | None:
     return LockState(*row) if row else None
 
 
-@transaction.atomic
 def acquire(
     *,
     tool_id: uuid.UUID,
@@ -127,7 +126,6 @@ def acquire(
     return after
 
 
-@transaction.atomic
 def release(*, tool_id: uuid.UUID, actor_id: int, is_admin: bool, reason: str = "") -> LockState:
     """Release the lock: its holder, an admin, or anyone once it has expired. Releasing a free
     lock is a no-op.

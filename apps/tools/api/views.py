@@ -89,7 +89,8 @@ class DraftLockView(APIView):
     @extend_schema(request=LockRequestSerializer, responses={200: LockSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        # Visibility here; the edit permission is checked by the service under the tool's row lock.
+        tool = access.get_tool_for_user(user=user, tool_id=tool_id)
         data = validated(LockRequestSerializer, request)
         state = services.acquire_draft_lock(tool=tool, actor=user, **data)
         return Response(lock_json(state, user_id=user.pk))

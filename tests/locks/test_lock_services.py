@@ -336,3 +336,20 @@ def test_save_with_an_unexpected_parent_is_refused(tool, author):
             expected_parent_version_id="00000000-0000-0000-0000-000000000000",
             content=services.Content(source_code=SOURCE + "#"),
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_expire_each_lock_once():
+    tools = []
+    for _ in range(5):
+        author = UserFactory(contributor=True)
+        tool = make_tool(owner=author)
+        make_draft(tool, author)
+        acquire(tool, author)
+        expire(tool)
+        tools.append(tool)
+    results = run_together(locks.sweep_expired_draft_locks, locks.sweep_expired_draft_locks)
+    assert sorted(value for _, value in results) in ([0, 5], [1, 4], [2, 3])  # split, never doubled
+    for tool in tools:
+        assert events(tool) == ["acquired", "expired"]
+        assert DraftLock.objects.get(tool=tool).holder is None

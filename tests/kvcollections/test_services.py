@@ -1,14 +1,12 @@
 """Service-level edge cases: counters, upserts, deletes, patterns, recount, concurrency."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from apps.kvcollections import services
 from apps.kvcollections.exceptions import DuplicateKey
 from apps.kvcollections.models import Collection, CollectionItem
 from apps.kvcollections.queries import ItemFilter, iter_pages, pattern_to_like
+from tests.concurrency import run_together
 from tests.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,24 +159,7 @@ def test_recount_repairs_and_reports_drift_only_where_there_is_some():
 
 
 def run_concurrently(*jobs):
-    barrier = threading.Barrier(len(jobs))
-    errors = []
-
-    def run(job):
-        try:
-            barrier.wait()
-            job()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert [kind for kind, _ in run_together(*jobs)] == ["ok"] * len(jobs)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,5 @@
 """Draft locks through the tools services: ownership, takeover, expiry, tokens, audit, races."""
 
-import threading
 from datetime import timedelta
 from functools import partial
 
@@ -23,6 +22,7 @@ from apps.locks.models import DraftLock, DraftLockEvent
 from apps.tools import access, services
 from apps.tools.exceptions import DraftHeadMoved, ToolEditDenied
 from apps.tools.models import VersionState
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.factories.tools import SOURCE, make_draft, make_tool
 
@@ -246,27 +246,6 @@ def test_sweep_frees_expired_locks_once_even_when_run_twice(tool, author):
     assert locks.sweep_expired_draft_locks() == 1
     assert locks.sweep_expired_draft_locks() == 0
     assert events(tool) == ["acquired", "expired"]
-
-
-def run_together(*jobs):
-    barrier = threading.Barrier(len(jobs))
-    results = []
-
-    def run(job):
-        barrier.wait()
-        try:
-            results.append(("ok", job()))
-        except Exception as exc:
-            results.append(("error", exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,11 +1,11 @@
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from apps.projects import access, services
 from apps.projects.exceptions import LastOwner
 from apps.projects.models import ProjectMembership, ProjectRole
+from tests.concurrency import run_together
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -139,29 +139,20 @@ def test_malformed_member_ids_are_400(alice, project, api_client_for, user_id):
 
 def demote_concurrently(project, members):
     """Demote each member from its own thread, all starting at once; return the outcomes."""
-    barrier = threading.Barrier(len(members))
+    jobs = [
+        partial(
+            services.change_member_role,
+            project=project,
+            actor_role=ProjectRole.OWNER,
+            member_id=member.pk,
+            role=ProjectRole.ADMIN,
+        )
+        for member in members
+    ]
     outcomes = []
-
-    def demote(member):
-        barrier.wait()
-        try:
-            services.change_member_role(
-                project=project,
-                actor_role=ProjectRole.OWNER,
-                member_id=member.pk,
-                role=ProjectRole.ADMIN,
-            )
-            outcomes.append("ok")
-        except LastOwner:
-            outcomes.append("last owner")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=demote, args=(member,)) for member in members]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for kind, value in run_together(*jobs):
+        assert kind == "ok" or isinstance(value, LastOwner), value
+        outcomes.append("ok" if kind == "ok" else "last owner")
     return outcomes
 
 

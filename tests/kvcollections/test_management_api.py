@@ -6,8 +6,8 @@ import pytest
 
 from apps.kvcollections import services
 from apps.kvcollections.models import Collection, CollectionItem
-from apps.projects.models import ProjectRole
-from tests.factories import CollectionFactory, UserFactory, make_project
+from tests.factories import CollectionFactory, make_project
+from tests.factories.projects import make_role_world
 
 pytestmark = pytest.mark.django_db
 
@@ -16,21 +16,7 @@ PERSONAS = ("owner", "admin", "editor", "viewer", "outsider", "anonymous")
 
 @pytest.fixture
 def world(alice):
-    people = {
-        "owner": alice,
-        "admin": UserFactory(email="ada@example.com"),
-        "editor": UserFactory(email="eddie@example.com"),
-        "viewer": UserFactory(email="vera@example.com"),
-        "outsider": UserFactory(email="otto@example.com"),
-    }
-    project = make_project(
-        {
-            people["owner"]: ProjectRole.OWNER,
-            people["admin"]: ProjectRole.ADMIN,
-            people["editor"]: ProjectRole.EDITOR,
-            people["viewer"]: ProjectRole.VIEWER,
-        }
-    )
+    people, project = make_role_world(alice)
     CollectionFactory(project=project, name="grades")
     return {"people": people, "project": project}
 

@@ -12,6 +12,7 @@ from apps.kvcollections.exceptions import PatternTooSlow
 from apps.kvcollections.models import Collection, CollectionItem
 from apps.projects.models import ProjectRole
 from tests.factories import CollectionFactory, UserFactory, make_project
+from tests.factories.projects import make_role_world
 
 pytestmark = pytest.mark.django_db
 
@@ -20,22 +21,7 @@ PERSONAS = ("owner", "admin", "editor", "viewer", "outsider", "anonymous")
 
 @pytest.fixture
 def world(alice):
-    people = {
-        "owner": alice,
-        "admin": UserFactory(email="ada@example.com"),
-        "editor": UserFactory(email="eddie@example.com"),
-        "viewer": UserFactory(email="vera@example.com"),
-        "outsider": UserFactory(email="otto@example.com"),
-    }
-    project = make_project(
-        {
-            people["owner"]: ProjectRole.OWNER,
-            people["admin"]: ProjectRole.ADMIN,
-            people["editor"]: ProjectRole.EDITOR,
-            people["viewer"]: ProjectRole.VIEWER,
-        },
-        name="Field notes",
-    )
+    people, project = make_role_world(alice, name="Field notes")
     grades = CollectionFactory(project=project, name="grades")
     services.put_items(collection=grades, items=[("anna", '{"score": 5}'), ("bert", "3")])
     return {"people": people, "project": project, "grades": grades}

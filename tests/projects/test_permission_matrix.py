@@ -4,8 +4,10 @@ import uuid
 
 import pytest
 
+from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
 from tests.factories import UserFactory, make_project
+from tests.factories.projects import make_role_world
 
 pytestmark = pytest.mark.django_db
 
@@ -14,24 +16,10 @@ PERSONAS = ("owner", "admin", "editor", "viewer", "outsider", "anonymous")
 
 @pytest.fixture
 def world(alice):
-    people = {
-        "owner": alice,
-        "admin": UserFactory(email="ada@example.com"),
-        "editor": UserFactory(email="eddie@example.com"),
-        "viewer": UserFactory(email="vera@example.com"),
-        "outsider": UserFactory(email="otto@example.com"),
-    }
+    people, project = make_role_world(alice)
     target = UserFactory(email="target@example.com")
+    projects_access.assign_role(user=target, project=project, role=ProjectRole.VIEWER)
     UserFactory(email="newcomer@example.com")
-    project = make_project(
-        {
-            people["owner"]: ProjectRole.OWNER,
-            people["admin"]: ProjectRole.ADMIN,
-            people["editor"]: ProjectRole.EDITOR,
-            people["viewer"]: ProjectRole.VIEWER,
-            target: ProjectRole.VIEWER,
-        }
-    )
     return {"people": people, "project": project, "target": target}
 
 

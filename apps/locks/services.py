@@ -126,16 +126,27 @@ def acquire(
     return after
 
 
-def release(*, tool_id: uuid.UUID, actor_id: int, is_admin: bool, reason: str = "") -> LockState:
+def release(
+    *,
+    tool_id: uuid.UUID,
+    actor_id: int,
+    is_admin: bool,
+    reason: str = "",
+    draft_head_id: uuid.UUID | None = None,
+) -> LockState:
     """Release the lock: its holder, an admin, or anyone once it has expired. Releasing a free
     lock is a no-op.
 
     :raises DraftLockRequired: the tool has never been locked
+    :raises NotDraftHead: `draft_head_id` was given and the lock has moved to another head
     :raises DraftLockHeld: a non-admin releasing someone else's live lock
     """
     before = lock_state(tool_id=tool_id)
     if before is None:
         raise DraftLockRequired("This tool has no draft lock to release.")
+    if draft_head_id is not None and before.draft_head_id != draft_head_id:
+        # A stale page releasing "its" lock must not free the lock of a newer head.
+        raise NotDraftHead(details={"draft_head_id": str(before.draft_head_id)})
     if before.holder_id is None:
         return before
     if before.holder_id != actor_id and before.live and not is_admin:

@@ -251,3 +251,19 @@ def test_booting_a_version_also_needs_edit_permission(client, tool, api_client_f
     assert api_client_for(member).get(f"/api/v1/editor/tool-versions/{head}").status_code == 403
     body = client.get(f"/api/v1/editor/tool-versions/{head}").json()
     assert (body["selected_version"]["id"], body["save_mode"]) == (head, "snapshot")
+
+
+def test_a_release_naming_an_old_head_leaves_the_moved_lock_alone(client, tool):
+    head = first_draft(client, tool)
+    acquire(client, tool, head)
+    new_head = save(client, head, source_code="x = 3").json()["version_id"]
+    stale = client.delete(f"/api/v1/editor/tools/{tool.pk}/draft-lock?draft_head_id={head}")
+    assert (stale.status_code, stale.json()["error"]["code"]) == (409, "NOT_DRAFT_HEAD")
+    assert DraftLock.objects.get(tool=tool).holder is not None
+    current = client.delete(f"/api/v1/editor/tools/{tool.pk}/draft-lock?draft_head_id={new_head}")
+    assert current.status_code == 200
+    assert DraftLock.objects.get(tool=tool).holder is None
+    assert (
+        client.delete(f"/api/v1/editor/tools/{tool.pk}/draft-lock?draft_head_id=nope").status_code
+        == 400
+    )

@@ -99,8 +99,12 @@ class DraftLockView(APIView):
     def delete(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        head = request.query_params.get("draft_head_id")
         services.release_draft_lock(
-            tool=tool, actor=user, reason=str(request.query_params.get("reason", ""))
+            tool=tool,
+            actor=user,
+            reason=str(request.query_params.get("reason", "")),
+            draft_head_id=parse_uuid(head, name="draft_head_id") if head is not None else None,
         )
         return Response({"tool_id": tool.pk})
 

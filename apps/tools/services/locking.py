@@ -1,5 +1,7 @@
 """Draft lock use-cases: the tool-level checks, then the lock primitives of apps.locks."""
 
+import uuid
+
 import structlog
 from django.db import transaction
 
@@ -49,12 +51,19 @@ def acquire_draft_lock(
 
 
 @transaction.atomic
-def release_draft_lock(*, tool: Tool, actor: User, reason: str = "") -> locks.LockState:
-    """Release by the holder, or by an admin for anyone (audited as admin_released)."""
+def release_draft_lock(
+    *, tool: Tool, actor: User, reason: str = "", draft_head_id: uuid.UUID | None = None
+) -> locks.LockState:
+    """Release by the holder, or by an admin for anyone (audited as admin_released); with
+    `draft_head_id`, only while the lock is still on that head.
+
+    :raises DraftLockRequired, DraftLockHeld, NotDraftHead:
+    """
     tool = locked(tool)
     return locks.release(
         tool_id=tool.pk,
         actor_id=actor.pk,
         is_admin=actor.has_role(Role.ADMIN),
         reason=reason.strip(),
+        draft_head_id=draft_head_id,
     )

@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from bench import harness
+
 ITEM_COUNT = 1_000_000
 VALUE_BYTES = 100
 BENCH_EMAIL = "bench-collections@bench.skriptoteket.test"
@@ -60,27 +62,12 @@ def seed(token_name: str) -> Fixture:
     """Create (once) the user, project, collections and 1M items; mint a fresh token."""
     # Imported here: these modules need django.setup().
     from apps.accounts import services as account_services
-    from apps.accounts.models import ApiToken, Role, User
+    from apps.accounts.models import ApiToken
     from apps.kvcollections import services as collection_services
     from apps.kvcollections.models import Collection
-    from apps.projects import services as project_services
-    from apps.projects.models import Project
 
-    user = User.objects.filter(email=BENCH_EMAIL).first()
-    if user is None:
-        user = account_services.create_user(
-            email=BENCH_EMAIL, password=None, role=Role.CONTRIBUTOR, full_name="Bench Collections"
-        )
-    elif user.role != Role.CONTRIBUTOR:
-        account_services.set_user_role(user=user, role=Role.CONTRIBUTOR)
-    project = (
-        Project.objects.live()
-        .filter(created_by=user, name=PROJECT_NAME)
-        .order_by("created_at")
-        .first()
-    )
-    if project is None:
-        project = project_services.create_project(creator=user, name=PROJECT_NAME)
+    user = harness.bench_contributor(BENCH_EMAIL, "Bench Collections")
+    project = harness.bench_project(user, PROJECT_NAME)
     collections = {}
     for name in (STREAM_COLLECTION, BULK_COLLECTION):
         collection = Collection.objects.filter(project=project, name=name).first()

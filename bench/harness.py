@@ -616,3 +616,32 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+# --- Bench data shared by the benchmarks (needs setup_django() first) --------------------------
+
+
+def bench_contributor(email: str, full_name: str) -> Any:
+    """The bench user with that email, a contributor, created through the services if missing."""
+    from apps.accounts import services as account_services
+    from apps.accounts.models import Role, User
+
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        return account_services.create_user(
+            email=email, password=None, role=Role.CONTRIBUTOR, full_name=full_name
+        )
+    if user.role != Role.CONTRIBUTOR:
+        account_services.set_user_role(user=user, role=Role.CONTRIBUTOR)
+    return user
+
+
+def bench_project(owner: Any, name: str) -> Any:
+    """The owner's oldest live project with that name, created through the services if missing."""
+    from apps.projects import services as project_services
+    from apps.projects.models import Project
+
+    project = (
+        Project.objects.live().filter(created_by=owner, name=name).order_by("created_at").first()
+    )
+    return project or project_services.create_project(creator=owner, name=name)

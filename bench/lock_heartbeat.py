@@ -95,38 +95,10 @@ class Editor:
 
 def seed() -> tuple[str, list[Editor]]:
     """Create (once) the users, project, tools and drafts; fresh tokens; every lock taken."""
-    owner = _bench_user(OWNER_EMAIL, "Bench Lock Owner")
-    project = _bench_project(owner)
+    owner = harness.bench_contributor(OWNER_EMAIL, "Bench Lock Owner")
+    project = harness.bench_project(owner, PROJECT_NAME)
     editors = [_seed_editor(number, project) for number in range(1, EDITORS + 1)]
     return str(project.pk), editors
-
-
-def _bench_user(email: str, full_name: str) -> "User":
-    # Imported here: these modules need django.setup(), which harness.setup_django() runs.
-    from apps.accounts import services as account_services
-    from apps.accounts.models import Role, User
-
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        return account_services.create_user(
-            email=email, password=None, role=Role.CONTRIBUTOR, full_name=full_name
-        )
-    if user.role != Role.CONTRIBUTOR:
-        account_services.set_user_role(user=user, role=Role.CONTRIBUTOR)
-    return user
-
-
-def _bench_project(owner: "User") -> "Project":
-    from apps.projects import services as project_services
-    from apps.projects.models import Project
-
-    project = (
-        Project.objects.live()
-        .filter(created_by=owner, name=PROJECT_NAME)
-        .order_by("created_at")
-        .first()
-    )
-    return project or project_services.create_project(creator=owner, name=PROJECT_NAME)
 
 
 def _seed_editor(number: int, project: "Project") -> Editor:
@@ -135,7 +107,7 @@ def _seed_editor(number: int, project: "Project") -> Editor:
     from apps.tools import services as tool_services
     from apps.tools.models import Tool
 
-    user = _bench_user(EDITOR_EMAIL.format(number), f"Bench Editor {number:02d}")
+    user = harness.bench_contributor(EDITOR_EMAIL.format(number), f"Bench Editor {number:02d}")
     project_access.assign_role(user=user, project=project, role=ProjectRole.EDITOR)
     tool = Tool.objects.filter(project=project, owner=user).order_by("created_at").first()
     if tool is None:

@@ -33,25 +33,10 @@ def seed() -> Fixture:
     """Create (once) the bench user and project; mint a fresh token and revoke older ones."""
     # Imported here: these modules need django.setup(), which harness.setup_django() runs.
     from apps.accounts import services as account_services
-    from apps.accounts.models import ApiToken, Role, User
-    from apps.projects import services as project_services
-    from apps.projects.models import Project
+    from apps.accounts.models import ApiToken
 
-    user = User.objects.filter(email=BENCH_EMAIL).first()
-    if user is None:
-        user = account_services.create_user(
-            email=BENCH_EMAIL, password=None, role=Role.CONTRIBUTOR, full_name="Bench User"
-        )
-    elif user.role != Role.CONTRIBUTOR:
-        account_services.set_user_role(user=user, role=Role.CONTRIBUTOR)
-    project = (
-        Project.objects.live()
-        .filter(created_by=user, name=BENCH_PROJECT_NAME)
-        .order_by("created_at")
-        .first()
-    )
-    if project is None:
-        project = project_services.create_project(creator=user, name=BENCH_PROJECT_NAME)
+    user = harness.bench_contributor(BENCH_EMAIL, "Bench User")
+    project = harness.bench_project(user, BENCH_PROJECT_NAME)
     # Old bench tokens are useless (their secrets were never stored); keep the table tidy.
     for old in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
         account_services.revoke_api_token(token=old)

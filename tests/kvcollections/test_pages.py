@@ -11,6 +11,7 @@ from apps.kvcollections import queries, services
 from apps.kvcollections.exceptions import PatternTooSlow
 from apps.kvcollections.models import Collection, CollectionItem
 from apps.projects.models import ProjectRole
+from tests.clients import client_for
 from tests.factories import CollectionFactory, UserFactory, make_project
 from tests.factories.projects import make_role_world
 
@@ -31,12 +32,6 @@ def client_as(persona, world):
     client = Client()
     if persona != "anonymous":
         client.force_login(world["people"][persona])
-    return client
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
     return client
 
 

@@ -1,10 +1,10 @@
 """The draft lock admin: read-only lists, and the two overrides that ask for a reason first."""
 
 import pytest
-from django.test import Client
 
 from apps.locks.models import DraftLock, DraftLockEvent
 from apps.tools import services
+from tests.clients import client_for
 from tests.factories import UserFactory
 from tests.factories.tools import make_draft, make_publishable, make_tool
 
@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 LOCKS = "/admin/locks/draftlock/"
 EVENTS = "/admin/locks/draftlockevent/"
 Action = DraftLockEvent.Action
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

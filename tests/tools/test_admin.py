@@ -1,10 +1,10 @@
 """The tools admin: read-only pages, and actions that go through the tools services."""
 
 import pytest
-from django.test import Client
 
 from apps.tools import services
 from apps.tools.models import MaintainerChange, Tool, ToolVersion, VersionState
+from tests.clients import client_for
 from tests.factories import UserFactory
 from tests.factories.tools import make_draft, make_publishable, make_tool
 
@@ -12,12 +12,6 @@ pytestmark = pytest.mark.django_db
 
 TOOLS = "/admin/tools/tool/"
 VERSIONS = "/admin/tools/toolversion/"
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

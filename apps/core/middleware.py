@@ -51,7 +51,7 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api_path(request.path):
             limit = settings.API_MAX_BODY_BYTES
-            if _declared_length(request) > limit:
+            if declared_length(request) > limit:
                 return error_response(
                     413,
                     "PAYLOAD_TOO_LARGE",
@@ -61,7 +61,8 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
-def _declared_length(request: HttpRequest) -> int:
+def declared_length(request: HttpRequest) -> int:
+    """The request's Content-Length; 0 when missing or malformed (Django reads nothing then)."""
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from apps.core.middleware import declared_length
+
 
 class CollectionsBodyLimitMiddleware:
     """Refuse data API bodies over COLLECTIONS_MAX_BODY_BYTES with a flat JSON 413."""
@@ -13,11 +15,7 @@ class CollectionsBodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/collections/"):
             limit = settings.COLLECTIONS_MAX_BODY_BYTES
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > limit:
+            if declared_length(request) > limit:
                 body = {
                     "error": f"Request body exceeds {limit} bytes.",
                     "code": "PAYLOAD_TOO_LARGE",

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "apps.kvcollections",
     "apps.locks",
     "apps.tools",
+    "apps.runs",
+    "apps.sandbox",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------
@@ -189,6 +191,52 @@ API_TOKEN_MAX_EXPIRY_DAYS = env_int("API_TOKEN_MAX_EXPIRY_DAYS", 3650)
 # A token's last_used_at is written at most this often, so authentication stays read-only.
 API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 
+# --- Runs and the sandbox runner ---------------------------------------------------------------
+# Backend that executes tool code: "bwrap" (bubblewrap, default) or "docker" (production hosts).
+SANDBOX_RUNNER = env_str("SANDBOX_RUNNER", "bwrap")
+_RUNNING_AS_ROOT = os.geteuid() == 0
+# Per-run folders bind-mounted at /work. The sandbox uid must be able to reach them, so the
+# default is outside any home folder.
+SANDBOX_WORK_ROOT = Path(env_str("SANDBOX_WORK_ROOT", "/tmp/skriptoteket-runs"))
+# Python environment the tools run with (built by scripts/sandbox.sh from requirements/runner.txt
+# with Debian's /usr/bin/python3, world-readable); /usr/bin/python3 when it is missing.
+SANDBOX_RUNNER_VENV = Path(
+    env_str(
+        "SANDBOX_RUNNER_VENV",
+        "/opt/skriptoteket/runner-venv" if _RUNNING_AS_ROOT else str(BASE_DIR / ".data/runner-venv"),
+    )
+)
+# Host uids the sandbox runs as when the worker is root: one per concurrency slot, because
+# RLIMIT_NPROC counts the processes of a uid.
+SANDBOX_UID_BASE = env_int("SANDBOX_UID_BASE", 10001)
+SANDBOX_UID_SLOTS = env_int("SANDBOX_UID_SLOTS", 16)
+SANDBOX_DOCKER_IMAGE = env_str("SANDBOX_DOCKER_IMAGE", "skriptoteket-runner:latest")
+# Uploads waiting for their run, artifacts of finished runs, session files.
+RUN_FILES_ROOT = Path(env_str("RUN_FILES_ROOT", str(BASE_DIR / ".data/run-files")))
+RUN_WALL_SECONDS_SANDBOX = env_int("RUN_WALL_SECONDS_SANDBOX", 60)
+RUN_WALL_SECONDS_PRODUCTION = env_int("RUN_WALL_SECONDS_PRODUCTION", 120)
+RUN_CPU_SECONDS = env_int("RUN_CPU_SECONDS", 60)
+RUN_MEMORY_BYTES = env_int("RUN_MEMORY_BYTES", 1 << 30)
+RUN_MAX_PROCESSES = env_int("RUN_MAX_PROCESSES", 64)
+RUN_TMP_BYTES = env_int("RUN_TMP_BYTES", 256 << 20)
+RUN_FILE_BYTES = env_int("RUN_FILE_BYTES", 64 << 20)
+RUN_WORK_MAX_BYTES = env_int("RUN_WORK_MAX_BYTES", 256 << 20)
+RUN_STDOUT_MAX_BYTES = env_int("RUN_STDOUT_MAX_BYTES", 200_000)
+RUN_STDERR_MAX_BYTES = env_int("RUN_STDERR_MAX_BYTES", 200_000)
+RUN_ERROR_SUMMARY_MAX_BYTES = env_int("RUN_ERROR_SUMMARY_MAX_BYTES", 20_000)
+RUN_RESULT_MAX_BYTES = env_int("RUN_RESULT_MAX_BYTES", 4_000_000)
+# Queued or running runs one user may have at once (429 RUN_LIMIT_REACHED past it).
+RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
+# A queued run not picked up within this many seconds is sent to the queue again.
+RUN_REQUEUE_AFTER_SECONDS = env_int("RUN_REQUEUE_AFTER_SECONDS", 120)
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 20_000_000)
+UPLOAD_MAX_TOTAL_BYTES = env_int("UPLOAD_MAX_TOTAL_BYTES", 50_000_000)
+SESSION_FILES_TTL_SECONDS = env_int("SESSION_FILES_TTL_SECONDS", 86_400)
+ARTIFACTS_RETENTION_DAYS = env_int("ARTIFACTS_RETENTION_DAYS", 7)
+SANDBOX_SNAPSHOT_MAX_BYTES = env_int("SANDBOX_SNAPSHOT_MAX_BYTES", 2_000_000)
+SANDBOX_SNAPSHOT_TTL_SECONDS = env_int("SANDBOX_SNAPSHOT_TTL_SECONDS", 86_400)
+
 # --- Django REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -243,6 +291,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ROUTES = {
+    "apps.runs.tasks.execute_sandbox_run_task": {"queue": "sandbox"},
+    "apps.runs.tasks.execute_production_run_task": {"queue": "runs"},
+}
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
         "task": "apps.core.tasks.record_worker_heartbeat_task",

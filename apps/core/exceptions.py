@@ -47,3 +47,8 @@ class ValidationFailed(DomainError):
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
     default_message = "Too many requests."
+
+
+class ServiceUnavailable(DomainError):
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "The service is temporarily unavailable; retry later."

@@ -20,6 +20,7 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.Conflict: 409,
     domain.ValidationFailed: 422,
     domain.RateLimited: 429,
+    domain.ServiceUnavailable: 503,
 }
 
 DRF_CODES: dict[type[drf.APIException], str] = {

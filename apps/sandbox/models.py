@@ -1,0 +1,44 @@
+import uuid
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+from apps.tools.models import Tool, ToolVersion
+
+
+class SandboxSnapshot(models.Model):
+    """The unsaved editor content one sandbox preview ran with. Immutable once created; its id
+    keys the preview's session state and files (`sandbox:<id>`) until it expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="+")
+    # The draft head (or, for a tool without drafts, the version) the preview was anchored to.
+    draft_head = models.ForeignKey(ToolVersion, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    entrypoint = models.CharField(max_length=128)
+    source_code = models.TextField()
+    settings_schema = models.JSONField(null=True, blank=True)
+    input_schema = models.JSONField(default=list)
+    usage_instructions = models.TextField(blank=True)
+    # UTF-8 length of the canonical JSON of the five content fields (limit checked before insert).
+    payload_bytes = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=~models.Q(entrypoint="") & ~models.Q(source_code=""),
+                name="sandbox_snapshot_content_not_blank",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="sandbox_snapshot_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk}"

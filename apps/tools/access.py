@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from apps.accounts.models import Role, User
 from apps.core.identifiers import parse_uuid
 from apps.projects.models import ProjectMembership
-from apps.tools.exceptions import ToolEditDenied, ToolNotFound
-from apps.tools.models import Tool, ToolMaintainer
+from apps.tools.exceptions import ToolEditDenied, ToolNotFound, VersionNotFound
+from apps.tools.models import Tool, ToolMaintainer, ToolVersion
 
 
 def tools_visible_to(user: User | AnonymousUser) -> QuerySet[Tool]:
@@ -45,6 +45,22 @@ def get_tool_for_user(
     if edit and not can_edit(user=user, tool=tool):
         raise ToolEditDenied()
     return tool
+
+
+def get_version_for_user(*, user: User | AnonymousUser, version_id: str) -> ToolVersion:
+    """A version of a tool the user can see, with its tool.
+
+    :raises BadRequest, VersionNotFound:
+    """
+    pk = parse_uuid(version_id, name="version_id")
+    version = (
+        ToolVersion.objects.select_related("tool")
+        .filter(pk=pk, tool__in=tools_visible_to(user))
+        .first()
+    )
+    if version is None:
+        raise VersionNotFound()
+    return version
 
 
 def maintainers_of(tool: Tool) -> QuerySet[User]:

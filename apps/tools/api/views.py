@@ -28,7 +28,6 @@ from apps.tools.api.serializers import (
     lock_json,
     lock_token_header,
 )
-from apps.tools.exceptions import VersionNotFound
 from apps.tools.models import Tool, ToolVersion
 from apps.tools.schemas import validate_schemas
 
@@ -185,15 +184,7 @@ class ValidateSchemasView(APIView):
 
 def _version(request: Request, version_id: str) -> ToolVersion:
     """A version of a tool the caller can see (404 otherwise)."""
-    pk = parse_uuid(version_id, name="version_id")
-    version = (
-        ToolVersion.objects.select_related("tool")
-        .filter(pk=pk, tool__in=access.tools_visible_to(request.user))
-        .first()
-    )
-    if version is None:
-        raise VersionNotFound()
-    return version
+    return access.get_version_for_user(user=request.user, version_id=version_id)
 
 
 def _content(data: dict[str, Any]) -> services.Content:

@@ -17,6 +17,7 @@ from apps.tools.exceptions import DraftHeadMoved, SuperuserRequired, WrongVersio
 from apps.tools.models import Tool, ToolVersion, VersionState
 from apps.tools.schemas import canonical_json, normalize_input_schema, normalize_settings_schema
 from apps.tools.services.catalog import check_publish_requirements, locked, require_admin
+from apps.tools.signals import draft_head_changed
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +78,7 @@ def _set_head(tool: Tool, new_head: ToolVersion | None, *, actor: User) -> None:
         ToolVersion.objects.filter(pk=old.pk).update(state=VersionState.SUPERSEDED)
     tool.draft_head = new_head
     tool.save(update_fields=["draft_head"])
+    draft_head_changed.send(sender=Tool, tool=tool, old_head=old, new_head=new_head)
     if new_head is not None:
         locks.move(tool_id=tool.pk, new_head_id=new_head.pk, actor_id=actor.pk)
 

@@ -1,1 +1,1 @@
-"""Running tool code in a sandbox: folder preparation, backends, the result contract and artifacts."""
+"""Running tool code in a sandbox: run folder, backends, result contract, artifacts."""

@@ -1,11 +1,12 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 
 from apps.accounts.models import ApiToken, User
 from apps.kvcollections.models import Collection, CollectionItem
 from apps.projects.models import Project, ProjectMembership
+from apps.tools.models import MaintainerChange, Tool, ToolMaintainer, ToolVersion, VersionState
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,26 @@ def snapshot():
         "items": sorted(
             CollectionItem.objects.values_list("key", "value", "created_at", "updated_at")
         ),
+        "tools": sorted(
+            Tool.objects.values_list(
+                "slug", "project__name", "owner__email", "is_published", "updated_at"
+            )
+        ),
+        "versions": sorted(
+            ToolVersion.objects.values_list("tool__slug", "version_number", "state", "content_hash")
+        ),
+        "maintainers": sorted(
+            ToolMaintainer.objects.values_list("content_object__slug", "user__email")
+        ),
+        "maintainer_changes": MaintainerChange.objects.count(),
     }
+
+
+DEMO_SLUGS = ["demo-collections", "demo-inputs-file", "demo-next-actions", "demo-settings-test"]
+
+
+def test_seed_demo_lives_in_the_top_app():
+    assert get_commands()["seed_demo"] == "apps.sandbox"
 
 
 def test_seed_demo_twice_leaves_the_same_data():
@@ -43,9 +63,48 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert {role for _, role, *_ in first["users"]} == {"user", "contributor", "admin", "superuser"}
     assert len(first["projects"]) == 2
     assert len(first["memberships"]) == 5
-    assert [name for name, *_ in first["collections"]] == ["books", "classes"]
+    assert [name for name, *_ in first["collections"]] == ["books", "classes", "runs-log"]
     assert len(first["items"]) == 10
+    assert [slug for slug, *_ in first["tools"]] == DEMO_SLUGS
+    # Per tool: v1 reviewed then archived, v2 its ACTIVE copy, v3 the draft head.
+    assert [
+        (number, state) for slug, number, state, _ in first["versions"] if slug == DEMO_SLUGS[0]
+    ] == [
+        (1, "archived"),
+        (2, "active"),
+        (3, "draft"),
+    ]
+    assert len(first["versions"]) == 3 * len(DEMO_SLUGS)
     assert "password: " in out.getvalue()
+    for slug in DEMO_SLUGS:
+        assert f"  tool         {slug} (Reading lists)" in out.getvalue()
+    assert "  collection   runs-log (Reading lists)" in out.getvalue()
+
+
+def test_seed_demo_tools_are_published_with_an_active_version_and_a_draft_head():
+    call_command("seed_demo", stdout=StringIO())
+    contributor = User.objects.get(email="contributor@demo.skriptoteket.test")
+    for tool in Tool.objects.select_related("active_version", "draft_head", "project"):
+        assert tool.project.name == "Reading lists"
+        assert tool.is_published
+        assert tool.owner == contributor
+        assert tool.active_version is not None
+        assert tool.active_version.state == VersionState.ACTIVE
+        assert tool.draft_head is not None
+        assert tool.draft_head.state == VersionState.DRAFT
+        assert tool.draft_head.content_hash == tool.active_version.content_hash
+        assert tool.professions.exists() and tool.categories.exists()
+        maintainers = set(tool.maintainers.values_list("user__email", flat=True))
+        assert maintainers == {
+            "contributor@demo.skriptoteket.test",
+            "admin@demo.skriptoteket.test",
+        }
+    next_actions = Tool.objects.get(slug="demo-next-actions").active_version
+    assert next_actions is not None
+    assert next_actions.input_schema[0]["name"] == "files"
+    settings_tool = Tool.objects.get(slug="demo-settings-test").active_version
+    assert settings_tool is not None
+    assert settings_tool.settings_schema[0]["name"] == "theme_color"
 
 
 def test_seed_demo_restores_demo_roles_that_were_changed():

@@ -1,0 +1,43 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.kvcollections import services as collection_services
+from apps.kvcollections.demo import seed_demo_collections
+from apps.kvcollections.models import Collection
+from apps.projects import demo
+from apps.projects.models import Project
+from apps.tools.demo import seed_demo_tools
+
+# Written by the `demo-collections` tool; the tools app may not import collections, so the
+# seed command (in the top app) creates it.
+RUNS_LOG = "runs-log"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or refresh the demo users, projects, collections and tools. Safe to run repeatedly."
+    )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        summary = demo.seed_demo()
+        collections = seed_demo_collections(project_ids=summary.project_ids)
+        collections.append(_ensure_runs_log(project_id=summary.project_ids[0]))
+        tools = seed_demo_tools(project_ids=summary.project_ids)
+        for email, role in summary.users:
+            self.stdout.write(f"  {role:<12} {email}  password: {demo.DEMO_PASSWORD}")
+        for name in summary.projects:
+            self.stdout.write(f"  project      {name}")
+        for name in collections:
+            self.stdout.write(f"  collection   {name}")
+        for name in tools:
+            self.stdout.write(f"  tool         {name}")
+
+
+def _ensure_runs_log(*, project_id: str) -> str:
+    project = Project.objects.get(pk=project_id)
+    if not Collection.objects.filter(project=project, name=RUNS_LOG).exists():
+        collection_services.create_collection(project=project, name=RUNS_LOG)
+    return f"{RUNS_LOG} ({project.name})"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+scripts/sandbox.sh
 export LOG_FORMAT="${LOG_FORMAT:-console}"
 PORT=${PORT:-8000}
 python manage.py migrate --noinput -v0

@@ -1,0 +1,578 @@
+"""The sandbox backends against the runner contract (result.json, env, output capture)."""
+
+import io
+import json
+import os
+import shutil
+import socket
+import tarfile
+import tempfile
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.runs.exceptions import RunnerUnavailable
+from apps.runs.runner import backends, bwrap_preflight, uid_slots
+from apps.runs.runner.backends import (
+    BwrapRunner,
+    CapturedStream,
+    DockerRunner,
+    RunLimits,
+    RunRequest,
+    RunResult,
+    SandboxRunner,
+    get_runner,
+    sweep_stale_workdirs,
+)
+from apps.runs.runner.bwrap_backend import runner_venv
+from apps.runs.runner.safe_tar import ChunkStream, extract_safely, workdir_tar
+from apps.runs.runner.streams import StreamCapture
+
+SMALL_LIMITS = RunLimits(
+    timeout_s=10.0,
+    memory_bytes=768 << 20,
+    cpu_seconds=10,
+    processes=32,
+    tmp_bytes=16 << 20,
+    file_bytes=32 << 20,
+    work_max_bytes=8 << 20,
+    stdout_max_bytes=10_000,
+    stderr_max_bytes=10_000,
+)
+# The contract's variables as the pipeline passes them (reference §2.2).
+TOOL_ENV = {
+    "SKRIPTOTEKET_SCRIPT_PATH": "/work/script.py",
+    "SKRIPTOTEKET_ENTRYPOINT": "run_tool",
+    "SKRIPTOTEKET_INPUT_DIR": "/work/input",
+    "SKRIPTOTEKET_INPUT_MANIFEST": '{"files":[]}',
+    "SKRIPTOTEKET_INPUTS": "{}",
+    "SKRIPTOTEKET_MEMORY_PATH": "/work/memory.json",
+    "SKRIPTOTEKET_OUTPUT_DIR": "/work/output",
+    "SKRIPTOTEKET_RESULT_PATH": "/work/result.json",
+}
+# A uid range no other process on this machine uses, so the per-uid process counts and the
+# leftover-process checks see only these tests' sandboxes.
+TEST_UID_BASE = 40000 + (os.getpid() % 1000) * 8
+TEST_UID_SLOTS = 4
+
+
+def new_work_root() -> Path:
+    # Not pytest's tmp_path: that lives under a 0700 folder the sandbox uid cannot pass.
+    root = Path(tempfile.mkdtemp(prefix="skt-test-runs-", dir="/tmp"))
+    root.chmod(0o711)
+    return root
+
+
+def use_work_root(settings: Any, root: Path) -> Path:
+    settings.SANDBOX_WORK_ROOT = root
+    settings.SANDBOX_UID_BASE = TEST_UID_BASE
+    settings.SANDBOX_UID_SLOTS = TEST_UID_SLOTS
+    return root
+
+
+@pytest.fixture(scope="module")
+def sandbox_work_root() -> Iterator[Path]:
+    root = new_work_root()
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def work_root(settings: Any, sandbox_work_root: Path) -> Path:
+    return use_work_root(settings, sandbox_work_root)
+
+
+@pytest.fixture
+def bwrap(work_root: Path) -> BwrapRunner:
+    runner = BwrapRunner()
+    runner.check_available()
+    return runner
+
+
+@pytest.fixture(params=["bwrap", "docker"])
+def runner(request: pytest.FixtureRequest, work_root: Path) -> SandboxRunner:
+    backend: SandboxRunner = BwrapRunner() if request.param == "bwrap" else DockerRunner()
+    if request.param == "docker":
+        try:
+            backend.check_available()
+        except RunnerUnavailable as error:
+            pytest.skip(f"docker backend unavailable here: {error.message}")
+    return backend
+
+
+def make_workdir(root: Path, source: str, inputs: dict[str, bytes] | None = None) -> Path:
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    (workdir / "input").mkdir()
+    (workdir / "output").mkdir()
+    (workdir / "script.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    (workdir / "memory.json").write_text('{"settings": {}}', encoding="utf-8")
+    for name, data in (inputs or {}).items():
+        (workdir / "input" / name).write_bytes(data)
+    return workdir
+
+
+def run_tool(
+    runner: SandboxRunner,
+    root: Path,
+    source: str,
+    limits: RunLimits = SMALL_LIMITS,
+    env: dict[str, str] | None = None,
+) -> tuple[RunResult, dict[str, Any] | None, Path]:
+    """Run `source` in a fresh run folder; return the result, result.json (or None), folder."""
+    workdir = make_workdir(root, source)
+    result = runner.run(RunRequest(workdir=workdir, env={**TOOL_ENV, **(env or {})}, limits=limits))
+    result_file = workdir / "result.json"
+    payload = json.loads(result_file.read_text("utf-8")) if result_file.is_file() else None
+    return result, payload, workdir
+
+
+def test_successful_run_writes_contract_v2_result_and_lists_artifacts(runner, work_root):
+    result, payload, workdir = run_tool(
+        runner,
+        work_root,
+        """
+        import os
+        def run_tool(input_dir, output_dir):
+            os.makedirs(output_dir + "/sub")
+            open(output_dir + "/sub/report.csv", "w").write("a,b\\n")
+            os.symlink("/etc/passwd", output_dir + "/link")
+            print("three rows")
+            return {"outputs": [{"kind": "notice", "level": "info", "message": "ok"}],
+                    "next_actions": [{"action_id": "next", "label": "Next", "kind": "form",
+                                      "fields": [], "prefill": {}}],
+                    "state": {"step": 1}, "ignored": True}
+        """,
+    )
+    assert (result.outcome, result.exit_code, result.signal) == ("exited", 0, None)
+    assert result.stdout.text == "three rows\n"
+    assert payload == {
+        "contract_version": 2,
+        "status": "succeeded",
+        "error_summary": None,
+        "outputs": [{"kind": "notice", "level": "info", "message": "ok"}],
+        "next_actions": [
+            {"action_id": "next", "label": "Next", "kind": "form", "fields": [], "prefill": {}}
+        ],
+        "state": {"step": 1},
+        "artifacts": [{"path": "output/sub/report.csv", "bytes": 4}],
+    }
+    assert (workdir / "output" / "sub" / "report.csv").read_text() == "a,b\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "summary"),
+    [
+        ("raise ToolUserError('  Filen saknar kolumnen namn  ')", "Filen saknar kolumnen namn"),
+        ("raise ToolUserError('   ')", "Ett fel inträffade."),
+        ("raise ValueError('secret detail')", "Tool execution failed (ValueError)."),
+        ("raise SystemExit(3)", "Tool execution failed (SystemExit)."),
+        ("raise KeyboardInterrupt", "Tool execution failed (KeyboardInterrupt)."),
+        ("return 42", "Tool execution failed (TypeError)."),
+        ("return [{'kind': 'notice'}]", "Tool execution failed (TypeError)."),
+    ],
+)
+def test_failures_still_write_result_json_and_exit_zero(runner, work_root, body, summary):
+    source = f"""
+    from tool_errors import ToolUserError
+    def run_tool(input_dir, output_dir):
+        open(output_dir + "/partial.txt", "w").write("x")
+        {body}
+    """
+    result, payload, _ = run_tool(runner, work_root, source)
+    assert (result.outcome, result.exit_code) == ("exited", 0)
+    assert payload is not None
+    assert (payload["status"], payload["error_summary"]) == ("failed", summary)
+    assert (payload["outputs"], payload["next_actions"], payload["state"]) == ([], [], None)
+    assert payload["artifacts"] == []
+    if "ToolUserError" in body:
+        assert "Traceback" not in result.stderr.text
+    else:
+        assert "Traceback" in result.stderr.text
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def something_else(a, b):\n    return {}\n",
+        "run_tool = 5\n",
+        "",
+    ],
+)
+def test_missing_or_uncallable_entrypoint_fails_as_runtime_error(runner, work_root, source):
+    result, payload, _ = run_tool(runner, work_root, source)
+    assert payload is not None
+    assert payload["error_summary"] == "Tool execution failed (RuntimeError)."
+    assert "Entrypoint not found: run_tool" in result.stderr.text
+
+
+def test_syntax_error_in_script_is_a_failed_result(runner, work_root):
+    result, payload, _ = run_tool(runner, work_root, "def run_tool(:\n")
+    assert payload is not None
+    assert payload["error_summary"] == "Tool execution failed (SyntaxError)."
+    assert result.exit_code == 0
+
+
+def test_string_return_is_one_html_output_and_empty_string_none(runner, work_root):
+    source = "def run_tool(i, o):\n    return '<p>Hej</p>'\n"
+    _, payload, _ = run_tool(runner, work_root, source)
+    assert payload is not None
+    assert payload["outputs"] == [{"kind": "html_sandboxed", "html": "<p>Hej</p>"}]
+    _, payload, _ = run_tool(runner, work_root, "def run_tool(i, o):\n    return ''\n")
+    assert payload is not None
+    assert (payload["status"], payload["outputs"]) == ("succeeded", [])
+
+
+def test_return_value_is_coerced_to_plain_json(runner, work_root):
+    source = """
+    import math
+    from dataclasses import dataclass
+
+    @dataclass
+    class Point:
+        x: int
+
+    def nested(depth):
+        value = "bottom"
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    def run_tool(input_dir, output_dir):
+        return {
+            "outputs": [
+                {"kind": "json", "value": {"t": (1, 2), "s": {"b", "a", 3}, 1: "dropped",
+                                           "p": Point(1), "nan": math.nan}},
+                "not a dict",
+                7,
+            ],
+            "next_actions": "not a list",
+            "state": {"deep": nested(60)},
+        }
+    """
+    _, payload, _ = run_tool(runner, work_root, source)
+    assert payload is not None
+    assert payload["status"] == "succeeded"
+    assert payload["outputs"] == [
+        {"kind": "json", "value": {"t": [1, 2], "s": ["a", "b", 3], "p": "Point(x=1)", "nan": None}}
+    ]
+    assert payload["next_actions"] == []
+    deep = payload["state"]["deep"]
+    for _ in range(49):  # "deep" is at depth 1; the list at depth 50 is stringified
+        assert isinstance(deep, list)
+        deep = deep[0]
+    assert isinstance(deep, str)
+    assert deep.startswith("[[")
+
+
+def test_non_dict_state_becomes_null(runner, work_root):
+    _, payload, _ = run_tool(runner, work_root, "def run_tool(i, o):\n    return {'state': [1]}\n")
+    assert payload is not None
+    assert (payload["status"], payload["state"]) == ("succeeded", None)
+
+
+def test_tool_sees_exactly_the_contract_environment(runner, work_root):
+    source = """
+    import os
+    def run_tool(input_dir, output_dir):
+        return {"state": {"env": dict(os.environ), "args": [input_dir, output_dir],
+                          "cwd": os.getcwd()}}
+    """
+    _, payload, _ = run_tool(runner, work_root, source, env={"SKRIPTOTEKET_ACTION": "{}"})
+    assert payload is not None
+    env = payload["state"]["env"]
+    expected = {
+        "HOME": "/tmp/home",  # noqa: S108  # the sandbox's own tmpfs
+        "XDG_CACHE_HOME": "/tmp/home/.cache",  # noqa: S108
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        **TOOL_ENV,
+        "SKRIPTOTEKET_ACTION": "{}",
+    }
+    set_by_backend = {"bwrap": {"PWD"}, "docker": {"HOSTNAME"}}[runner.name]
+    assert set(env) - set_by_backend == {*expected, "PATH"}
+    assert {key: env[key] for key in expected} == expected
+    assert "SKRIPTOTEKET_INPUT_PATH" not in env
+    assert payload["state"]["args"] == ["/work/input", "/work/output"]
+    assert payload["state"]["cwd"] == "/work"
+
+
+def test_toolkit_reads_inputs_settings_and_files_inside_the_sandbox(runner, work_root):
+    source = """
+    from pathlib import Path
+    from skriptoteket_toolkit import get_action_parts, list_input_files, read_inputs, read_settings
+    def run_tool(input_dir, output_dir):
+        files = list_input_files()
+        return {"state": {"inputs": read_inputs(), "settings": read_settings(),
+                          "action": list(get_action_parts()),
+                          "content": Path(files[0]["path"]).read_text()}}
+    """
+    workdir = make_workdir(work_root, source, inputs={"data.csv": b"a;b"})
+    (workdir / "memory.json").write_text('{"settings": {"lang": "sv"}}')
+    manifest = {"files": [{"name": "data.csv", "path": "/work/input/data.csv", "bytes": 3}]}
+    env = {
+        **TOOL_ENV,
+        "SKRIPTOTEKET_INPUTS": '{"n":3}',
+        "SKRIPTOTEKET_INPUT_MANIFEST": json.dumps(manifest),
+        "SKRIPTOTEKET_ACTION": '{"action_id":"go","input":{"x":1},"state":{"s":2}}',
+    }
+    runner.run(RunRequest(workdir=workdir, env=env, limits=SMALL_LIMITS))
+    payload = json.loads((workdir / "result.json").read_text())
+    assert payload["state"] == {
+        "inputs": {"n": 3},
+        "settings": {"lang": "sv"},
+        "action": ["go", {"x": 1}, {"s": 2}],
+        "content": "a;b",
+    }
+
+
+@pytest.mark.parametrize(("printed", "truncated"), [(10_000, False), (10_001, True)])
+def test_stdout_is_capped_with_a_real_truncation_flag(runner, work_root, printed, truncated):
+    source = f"""
+    import sys
+    def run_tool(i, o):
+        sys.stdout.write("x" * {printed})
+        return {{}}
+    """
+    result, _, _ = run_tool(runner, work_root, source)
+    assert result.stdout.total_bytes == printed
+    assert result.stdout.truncated is truncated
+    assert result.stdout.text == "x" * 10_000
+
+
+def test_output_cut_at_the_cap_never_splits_a_utf8_character(runner, work_root):
+    # "é" is two bytes: a 10,000-byte cap through 5,001 of them would split the last one.
+    source = """
+    import sys
+    def run_tool(i, o):
+        sys.stderr.write("x" + "é" * 5001)
+        return {}
+    """
+    result, _, _ = run_tool(runner, work_root, source)
+    assert result.stderr.truncated is True
+    assert result.stderr.total_bytes == 10_003
+    assert result.stderr.text == "x" + "é" * 4999
+    assert "\ufffd" not in result.stderr.text
+
+
+def test_bwrap_exit_codes_and_signals_are_reported(bwrap, work_root):
+    result, payload, _ = run_tool(bwrap, work_root, "import os\nos._exit(3)\n")
+    assert (result.outcome, result.exit_code, result.signal, payload) == ("exited", 3, None, None)
+    source = "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n"
+    result, payload, _ = run_tool(bwrap, work_root, source)
+    assert (result.outcome, result.exit_code, result.signal) == ("signalled", None, "SIGTERM")
+
+
+def test_bwrap_returns_the_folder_to_the_caller_and_keeps_it(bwrap, work_root):
+    result, _, workdir = run_tool(bwrap, work_root, "def run_tool(i, o):\n    return {}\n")
+    assert result.exit_code == 0
+    for path in [workdir, *workdir.rglob("*")]:
+        assert path.lstat().st_uid == os.geteuid()
+    assert sorted(p.name for p in workdir.iterdir()) == [
+        "input",
+        "memory.json",
+        "output",
+        "result.json",
+        "script.py",
+    ]
+
+
+def test_bwrap_tool_runs_as_a_slot_uid_and_concurrent_runs_get_different_ones(bwrap, work_root):
+    source = """
+    import os, time
+    def run_tool(i, o):
+        time.sleep(0.5)
+        return {"state": {"uid": os.getuid()}}
+    """
+    uids: list[int] = []
+
+    def one_run() -> None:
+        _, payload, _ = run_tool(bwrap, work_root, source)
+        assert payload is not None
+        uids.append(payload["state"]["uid"])
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if os.geteuid() == 0:
+        assert len(set(uids)) == 2
+        assert all(TEST_UID_BASE <= uid < TEST_UID_BASE + TEST_UID_SLOTS for uid in uids)
+    else:
+        assert uids == [os.getuid(), os.getuid()]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid slots are used only when the worker is root")
+def test_bwrap_gives_up_when_every_slot_stays_busy(bwrap, work_root, settings, monkeypatch):
+    settings.SANDBOX_UID_SLOTS = 1
+    monkeypatch.setattr(uid_slots, "SLOT_WAIT_SECONDS", 0.2)
+    workdir = make_workdir(work_root, "def run_tool(i, o):\n    return {}\n")
+    with (
+        uid_slots.claim_uid_slot(work_root, 1),
+        pytest.raises(RunnerUnavailable, match="slots are busy"),
+    ):
+        bwrap.run(RunRequest(workdir=workdir, env=TOOL_ENV, limits=SMALL_LIMITS))
+    assert not (workdir / "result.json").exists()
+
+
+def test_bwrap_refuses_a_folder_outside_the_work_root(bwrap, work_root):
+    outside = Path(tempfile.mkdtemp(prefix="skt-outside-", dir="/tmp"))
+    try:
+        with pytest.raises(ValueError, match="must be a folder under"):
+            bwrap.run(RunRequest(workdir=outside, env=TOOL_ENV, limits=SMALL_LIMITS))
+        assert outside.stat().st_uid == os.geteuid()
+    finally:
+        shutil.rmtree(outside)
+
+
+def test_bwrap_is_unavailable_without_bubblewrap_on_path(work_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RunnerUnavailable, match="bwrap is not installed"):
+        BwrapRunner().check_available()
+
+
+def test_bwrap_that_cannot_build_namespaces_is_reported_with_a_hint(work_root, monkeypatch):
+    # A stand-in bwrap failing the way a kernel without unprivileged user namespaces makes it;
+    # in the work root, because the probe runs as the sandbox uid.
+    bin_dir = Path(tempfile.mkdtemp(dir=work_root))
+    bin_dir.chmod(0o755)
+    fake = bin_dir / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    (bin_dir / "prlimit").symlink_to(shutil.which("prlimit"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(bwrap_preflight, "_smoke_passed", threading.Event())
+    with pytest.raises(RunnerUnavailable, match=r"No permissions.*unprivileged_userns_clone"):
+        BwrapRunner().check_available()
+
+
+@pytest.mark.skipif(runner_venv() is None, reason="runner venv missing: run scripts/sandbox.sh")
+def test_tools_can_use_pandas_and_openpyxl_from_the_runner_venv(bwrap, work_root):
+    source = """
+    import pandas as pd
+    def run_tool(input_dir, output_dir):
+        pd.DataFrame({"a": [1, 2]}).to_excel(output_dir + "/out.xlsx", index=False)
+        back = pd.read_excel(output_dir + "/out.xlsx")
+        return {"state": {"sum": int(back["a"].sum())}}
+    """
+    result, payload, _ = run_tool(bwrap, work_root, source)
+    assert payload is not None, result.stderr.text
+    assert payload["state"] == {"sum": 3}
+    assert payload["artifacts"][0]["path"] == "output/out.xlsx"
+
+
+def test_get_runner_builds_one_backend_per_process_from_settings(settings):
+    settings.SANDBOX_RUNNER = "bwrap"
+    assert isinstance(get_runner(), BwrapRunner)
+    assert get_runner() is get_runner()
+    settings.SANDBOX_RUNNER = "docker"
+    assert isinstance(get_runner(), DockerRunner)
+    settings.SANDBOX_RUNNER = "chroot"
+    with pytest.raises(ImproperlyConfigured, match="chroot"):
+        get_runner()
+
+
+@pytest.mark.skipif(Path("/var/run/docker.sock").exists(), reason="a Docker engine is present")
+def test_docker_backend_is_unavailable_without_an_engine(settings):
+    with pytest.raises(RunnerUnavailable) as raised:
+        DockerRunner().check_available()
+    assert raised.value.code == "RUNNER_UNAVAILABLE"
+    assert "docker" in raised.value.message.lower()
+
+
+def test_limits_for_context_come_from_settings(settings):
+    settings.RUN_WALL_SECONDS_SANDBOX = 7
+    settings.RUN_WALL_SECONDS_PRODUCTION = 9
+    settings.RUN_STDOUT_MAX_BYTES = 123
+    assert RunLimits.for_context("sandbox").timeout_s == 7.0
+    production = RunLimits.for_context("production")
+    assert (production.timeout_s, production.stdout_max_bytes) == (9.0, 123)
+    assert production.memory_bytes == settings.RUN_MEMORY_BYTES
+    with pytest.raises(ValueError, match="Unknown run context"):
+        RunLimits.for_context("preview")
+
+
+def test_sweep_removes_only_stale_run_folders(settings, tmp_path):
+    settings.SANDBOX_WORK_ROOT = tmp_path
+    for name in ("old-run", "new-run", ".slots", ".runner-abc", ".runner-tmp-x"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text("x")
+    for name in ("old-run", ".slots", ".runner-abc", ".runner-tmp-x"):
+        os.utime(tmp_path / name, (1_000_000, 1_000_000))
+    assert sweep_stale_workdirs(3600) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".runner-abc", ".slots", "new-run"]
+    assert backends.sweep_stale_workdirs(3600) == 0
+
+
+def _tar_with(members: list[tuple[tarfile.TarInfo, bytes]]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for info, data in members:
+            info.size = len(data) if info.isfile() else 0
+            archive.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    buffer.seek(0)
+    return buffer
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+def test_docker_copy_out_extracts_only_plain_files_inside_the_folder(tmp_path):
+    archive = _tar_with(
+        [
+            (_member("output", tarfile.DIRTYPE), b""),
+            (_member("output/report.csv"), b"a,b"),
+            (_member("../escape.txt"), b"x"),
+            (_member("/etc/evil"), b"x"),
+            (_member("output/../../up.txt"), b"x"),
+            (_member("output/link", tarfile.SYMTYPE, "/etc/passwd"), b""),
+            (_member("output/hard", tarfile.LNKTYPE, "output/report.csv"), b""),
+            (_member("output/fifo", tarfile.FIFOTYPE), b""),
+            (_member("result.json"), b"{}"),
+        ]
+    )
+    chunks = iter(lambda: archive.read(7), b"")
+    written = extract_safely(ChunkStream(chunks), tmp_path, max_bytes=1000)
+    found = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert found == ["output", "output/report.csv", "result.json"]
+    assert written == 5
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_docker_copy_out_stops_at_the_byte_budget(tmp_path):
+    archive = _tar_with([(_member("a"), b"1" * 600), (_member("b"), b"2" * 600)])
+    assert extract_safely(ChunkStream([archive.getvalue()]), tmp_path, max_bytes=1000) == 600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_docker_copy_in_tar_is_owned_by_the_container_user_and_skips_sockets(sandbox_work_root):
+    # A short path: Unix socket paths are limited to 107 bytes.
+    workdir = make_workdir(sandbox_work_root, "print(1)\n", inputs={"in.txt": b"data"})
+    (workdir / "link").symlink_to("/etc/passwd")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(workdir / "collections.sock"))
+    try:
+        data = workdir_tar(workdir, 10001)
+    finally:
+        server.close()
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        members = {member.name: member for member in archive.getmembers()}
+    assert sorted(members) == ["input", "input/in.txt", "memory.json", "output", "script.py"]
+    assert {(m.uid, m.gid) for m in members.values()} == {(10001, 10001)}
+
+
+def test_stream_capture_counts_everything_and_keeps_the_head():
+    capture = StreamCapture(max_bytes=5)
+    for chunk in (b"abc", b"def", b"ghi"):
+        capture.feed(chunk)
+    assert capture.result() == CapturedStream(text="abcde", total_bytes=9, truncated=True)

@@ -421,6 +421,38 @@ def test_bwrap_gives_up_when_every_slot_stays_busy(bwrap, work_root, settings, m
     assert not (workdir / "result.json").exists()
 
 
+def test_bwrap_tool_can_reach_a_unix_socket_the_worker_serves_in_work(bwrap, work_root):
+    # The collections helper's transport: the worker listens in the run folder.
+    source = """
+    import socket
+    def run_tool(i, o):
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect("/work/.collections.sock")
+        client.sendall(b"ping")
+        return {"state": {"reply": client.recv(16).decode()}}
+    """
+    workdir = make_workdir(work_root, source)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(workdir / ".collections.sock"))
+    server.listen(1)
+    server.settimeout(5)
+
+    def answer() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall(b"pong:" + connection.recv(16))
+
+    responder = threading.Thread(target=answer)
+    responder.start()
+    try:
+        bwrap.run(RunRequest(workdir=workdir, env=TOOL_ENV, limits=SMALL_LIMITS))
+    finally:
+        responder.join(5)
+        server.close()
+    payload = json.loads((workdir / "result.json").read_text())
+    assert payload["state"] == {"reply": "pong:ping"}
+
+
 def test_bwrap_refuses_a_folder_outside_the_work_root(bwrap, work_root):
     outside = Path(tempfile.mkdtemp(prefix="skt-outside-", dir="/tmp"))
     try:

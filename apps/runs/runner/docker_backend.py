@@ -32,13 +32,17 @@ _API_MARGIN_SECONDS = 60  # docker API calls may take this long beyond the run's
 
 
 def _import_docker() -> Any:
-    # By name: the repository's docker/ folder (Dockerfiles) would shadow the SDK for mypy.
+    # By name: the repository's docker/ folder (Dockerfiles) would shadow the SDK for mypy,
+    # and without the SDK installed it imports as an empty namespace package.
     try:
-        return importlib.import_module("docker")
-    except ImportError as error:
+        module = importlib.import_module("docker")
+    except ImportError:
+        module = None
+    if not hasattr(module, "from_env"):
         raise RunnerUnavailable(
             "The docker Python package is missing; pip install -r requirements/base.txt."
-        ) from error
+        )
+    return module
 
 
 def _unreachable_hint(error: Exception) -> str:

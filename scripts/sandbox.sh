@@ -24,7 +24,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$(id -u)" = 0 ]; then
-  venv=${SANDBOX_RUNNER_VENV:-/opt/skriptoteket/runner-venv}
+  venv=${SANDBOX_RUNNER_VENV:-/var/lib/skriptoteket/runner-venv}
 else
   venv=${SANDBOX_RUNNER_VENV:-$PWD/.data/runner-venv}
 fi

@@ -169,7 +169,8 @@ GUARDIAN_MONKEY_PATCH_USER = False
 # Largest request body accepted on /api/v1/ (413 JSON past it).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_048_576)
 # Django's own limit for form posts on HTML pages.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# The sandbox snapshot (up to 2,000,000 bytes of canonical JSON) arrives as a form field.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8_000_000)
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 PROJECT_DELETION_GRACE_DAYS = env_int("PROJECT_DELETION_GRACE_DAYS", 7)
@@ -195,17 +196,12 @@ API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 # Backend that executes tool code: "bwrap" (bubblewrap, default) or "docker" (production hosts).
 SANDBOX_RUNNER = env_str("SANDBOX_RUNNER", "bwrap")
 _RUNNING_AS_ROOT = os.geteuid() == 0
-# Per-run folders bind-mounted at /work. The sandbox uid must be able to reach them, so the
-# default is outside any home folder.
-SANDBOX_WORK_ROOT = Path(env_str("SANDBOX_WORK_ROOT", "/tmp/skriptoteket-runs"))
-# Python environment the tools run with (built by scripts/sandbox.sh from requirements/runner.txt
-# with Debian's /usr/bin/python3, world-readable); /usr/bin/python3 when it is missing.
-SANDBOX_RUNNER_VENV = Path(
-    env_str(
-        "SANDBOX_RUNNER_VENV",
-        "/opt/skriptoteket/runner-venv" if _RUNNING_AS_ROOT else str(BASE_DIR / ".data/runner-venv"),
-    )
-)
+# Per-run folders bind-mounted at /work, and the Python environment tools run with (built by
+# scripts/sandbox.sh from requirements/runner.txt with Debian's /usr/bin/python3). The sandbox
+# uid must be able to reach both, so a root worker keeps them outside any home folder.
+_SANDBOX_HOME = Path("/var/lib/skriptoteket") if _RUNNING_AS_ROOT else BASE_DIR / ".data"
+SANDBOX_WORK_ROOT = Path(env_str("SANDBOX_WORK_ROOT", str(_SANDBOX_HOME / "runs")))
+SANDBOX_RUNNER_VENV = Path(env_str("SANDBOX_RUNNER_VENV", str(_SANDBOX_HOME / "runner-venv")))
 # Host uids the sandbox runs as when the worker is root: one per concurrency slot, because
 # RLIMIT_NPROC counts the processes of a uid.
 SANDBOX_UID_BASE = env_int("SANDBOX_UID_BASE", 10001)
@@ -236,6 +232,10 @@ SESSION_FILES_TTL_SECONDS = env_int("SESSION_FILES_TTL_SECONDS", 86_400)
 ARTIFACTS_RETENTION_DAYS = env_int("ARTIFACTS_RETENTION_DAYS", 7)
 SANDBOX_SNAPSHOT_MAX_BYTES = env_int("SANDBOX_SNAPSHOT_MAX_BYTES", 2_000_000)
 SANDBOX_SNAPSHOT_TTL_SECONDS = env_int("SANDBOX_SNAPSHOT_TTL_SECONDS", 86_400)
+# Sandbox settings of a draft head nobody has touched for this long are deleted.
+SANDBOX_SETTINGS_RETENTION_DAYS = env_int("SANDBOX_SETTINGS_RETENTION_DAYS", 30)
+# Run endpoints take multipart uploads: their bodies may be this large (413 JSON past it).
+API_MAX_RUN_BODY_BYTES = env_int("API_MAX_RUN_BODY_BYTES", 60_000_000)
 
 # --- Django REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -306,6 +306,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "recount-collection-counters": {
         "task": "apps.kvcollections.tasks.recount_collection_counters_task",
+        "schedule": 3600.0,
+    },
+    "reap-stuck-runs": {
+        "task": "apps.runs.tasks.reap_stuck_runs_task",
+        "schedule": 60.0,
+    },
+    "cleanup-run-files": {
+        "task": "apps.runs.tasks.cleanup_run_files_task",
+        "schedule": 3600.0,
+    },
+    "expire-sandbox-snapshots": {
+        "task": "apps.sandbox.tasks.expire_sandbox_snapshots_task",
         "schedule": 3600.0,
     },
     "purge-scheduled-projects": {

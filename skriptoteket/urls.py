@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.projects.api.urls")),
     path("", include("apps.tools.api.urls")),
+    path("", include("apps.runs.api.urls")),
+    path("", include("apps.sandbox.api.urls")),
     path("", include("apps.kvcollections.api.urls")),
 ]
 

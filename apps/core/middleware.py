@@ -42,6 +42,10 @@ class RequestIdMiddleware:
         return response
 
 
+# Endpoints that accept uploaded files with a run.
+RUN_PATH_SUFFIXES = ("/run-sandbox", "/run")
+
+
 class RequestBodyLimitMiddleware:
     """Refuse oversized API bodies with a JSON 413 before anything reads them."""
 
@@ -50,7 +54,11 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api_path(request.path):
-            limit = settings.API_MAX_BODY_BYTES
+            limit = (
+                settings.API_MAX_RUN_BODY_BYTES
+                if request.path.endswith(RUN_PATH_SUFFIXES)
+                else settings.API_MAX_BODY_BYTES
+            )
             if declared_length(request) > limit:
                 return error_response(
                     413,

@@ -4,7 +4,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length, Trim
+from django.db.models.functions import Length, Now, Trim
 
 from apps.tools.models import Tool, ToolVersion
 
@@ -13,6 +13,7 @@ models.CharField.register_lookup(Length)
 
 # Session contexts (`default`, `sandbox:<uuid>`, `settings:<hash>`, ...) are at most this long.
 SESSION_CONTEXT_MAX_LENGTH = 64
+DEFAULT_SESSION_CONTEXT = "default"
 
 
 class RunStatus(models.TextChoices):
@@ -60,7 +61,8 @@ class ToolRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tool_runs"
     )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    requested_at = models.DateTimeField(auto_now_add=True)
+    # Every run timestamp comes from the database clock (claim and finish use now() too).
+    requested_at = models.DateTimeField(db_default=Now())
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Session whose state and files this run reads and writes (`default`, `sandbox:<snapshot>`).

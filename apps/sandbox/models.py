@@ -3,6 +3,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 from apps.tools.models import Tool, ToolVersion
 
@@ -25,7 +26,7 @@ class SandboxSnapshot(models.Model):
     usage_instructions = models.TextField(blank=True)
     # UTF-8 length of the canonical JSON of the five content fields (limit checked before insert).
     payload_bytes = models.PositiveBigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(db_default=Now())
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:

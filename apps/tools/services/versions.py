@@ -40,6 +40,8 @@ def _merged(base: ToolVersion | None, edit: Content) -> dict[str, Any]:
     entrypoint = (values["entrypoint"] or "run_tool").strip()
     if not 1 <= len(entrypoint) <= 128:
         raise ValidationFailed("entrypoint must be 1 to 128 characters.")
+    if not entrypoint.isidentifier():
+        raise ValidationFailed("entrypoint must be a Python identifier.")
     if not values["source_code"]:
         raise ValidationFailed("source_code must not be empty.")
     return {

@@ -1,0 +1,182 @@
+"""Production runtime: run published tools, continue them with actions, per-user settings,
+run details and artifacts. Runs are queued: 202 now, poll `GET /runs/{id}` for the result."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models.functions import Now, TruncMonth
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.access import authenticated_user
+from apps.core.api.validation import validated
+from apps.runs import access, services, session_files
+from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.serializers import (
+    ActionSerializer,
+    SettingsSaveSerializer,
+    accepted_run,
+    run_details,
+    session_json,
+)
+from apps.runs.models import DEFAULT_SESSION_CONTEXT, RunContext, ToolRun
+
+ARTIFACT_URL = "/api/v1/runs/{run_id}/artifacts/{{artifact_id}}"
+
+
+class RuntimeToolView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, tool_id: str) -> Response:
+        tool = access.get_published_tool(user=request.user, tool_id=tool_id)
+        version = tool.active_version
+        assert version is not None  # noqa: S101 - guaranteed by get_published_tool
+        return Response(
+            {
+                "id": str(tool.pk),
+                "slug": tool.slug,
+                "title": tool.title,
+                "summary": tool.summary,
+                "usage_instructions": version.usage_instructions,
+                "input_schema": version.input_schema,
+                "has_settings": bool(version.settings_schema),
+                "upload_constraints": {
+                    "max_files": settings.UPLOAD_MAX_FILES,
+                    "max_file_bytes": settings.UPLOAD_MAX_FILE_BYTES,
+                    "max_total_bytes": settings.UPLOAD_MAX_TOTAL_BYTES,
+                },
+            }
+        )
+
+
+class RunToolView(APIView):
+    parser_classes = RUN_PARSERS
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        run = services.run_published_tool(
+            tool=tool,
+            actor=user,
+            request=services.ProductionRunRequest(
+                inputs=services.parse_json_object(request.data.get("inputs"), "inputs"),
+                uploads=uploaded_files(request),
+                session_files_mode=str(request.data.get("session_files_mode") or "none"),
+                session_context=request.data.get("session_context") or DEFAULT_SESSION_CONTEXT,
+            ),
+        )
+        return Response(accepted_run(run), status=status.HTTP_202_ACCEPTED)
+
+
+class StartActionView(APIView):
+    @extend_schema(request=ActionSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=str(request.data.get("tool_id", "")))
+        data = validated(ActionSerializer, request)
+        run, session = services.start_production_action(
+            tool=tool,
+            actor=user,
+            context=request.data.get("context", DEFAULT_SESSION_CONTEXT),
+            action_id=data["action_id"],
+            raw_input=data["input"],
+            expected_state_rev=data["expected_state_rev"],
+        )
+        return Response(
+            accepted_run(run, state_rev=session.state_rev), status=status.HTTP_202_ACCEPTED
+        )
+
+
+class ToolSettingsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        return Response(services.production_settings(tool=tool, actor=user).as_json())
+
+    @extend_schema(request=SettingsSaveSerializer, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        data = validated(SettingsSaveSerializer, request)
+        state = services.save_production_settings(tool=tool, actor=user, **data)
+        return Response(state.as_json())
+
+
+class SessionView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, tool_id: str, context: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        session = services.get_or_create_session(
+            tool_id=tool.pk, user_id=user.pk, context=services.clean_context(context)
+        )
+        return Response({"session_state": session_json(session)})
+
+
+class SessionFilesView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        context = services.clean_context(
+            request.query_params.get("context", DEFAULT_SESSION_CONTEXT)
+        )
+        files = session_files.list_files(tool_id=tool.pk, user_id=user.pk, context=context)
+        return Response(
+            {
+                "tool_id": str(tool.pk),
+                "context": context,
+                "files": [{"name": f.name, "bytes": f.bytes} for f in files],
+            }
+        )
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, run_id: str) -> Response:
+        run = access.get_run_for_user(
+            user=request.user, run_id=run_id, context=RunContext.PRODUCTION
+        )
+        return Response(run_details(run, artifact_url=ARTIFACT_URL.format(run_id=run.pk)))
+
+
+class RunArtifactView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, run_id: str, artifact_id: str) -> FileResponse:
+        run = access.get_run_for_user(
+            user=request.user, run_id=run_id, context=RunContext.PRODUCTION
+        )
+        return artifact_response(run, artifact_id)
+
+
+class MyRunsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        user = authenticated_user(request)
+        mine = ToolRun.objects.filter(requested_by=user, context=RunContext.PRODUCTION)
+        recent = mine.select_related("tool").order_by("-requested_at")[:50]
+        this_month = mine.filter(requested_at__gte=TruncMonth(Now())).count()
+        return Response(
+            {
+                "runs": [_summary(run) for run in recent],
+                "count_this_month": this_month,
+            }
+        )
+
+
+def _summary(run: ToolRun) -> dict[str, Any]:
+    return {
+        "run_id": str(run.pk),
+        "tool_id": str(run.tool_id),
+        "tool_title": run.tool.title,
+        "status": run.status,
+        "action_id": run.action_id or None,
+        "requested_at": run.requested_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }

@@ -1,0 +1,176 @@
+"""The editor's sandbox preview: run unsaved code, continue with actions, sandbox settings, and
+the run details and artifacts of the caller's own runs. Runs answer 202; poll the run."""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.access import authenticated_user
+from apps.core.api.validation import validated
+from apps.runs import access as runs_access
+from apps.runs import services as runs
+from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.serializers import (
+    ActionSerializer,
+    SettingsSaveSerializer,
+    accepted_run,
+    run_details,
+    session_json,
+)
+from apps.runs.models import RunContext
+from apps.sandbox import services
+from apps.tools.access import get_version_for_user
+from apps.tools.api.serializers import lock_token_header
+
+ARTIFACT_URL = "/api/v1/editor/tool-runs/{run_id}/artifacts/{{artifact_id}}"
+
+
+def _lock_token(request: Request) -> int | None:
+    return lock_token_header(request.headers.get("X-Draft-Lock-Token"))
+
+
+class RunSandboxView(APIView):
+    """Multipart: `snapshot` (JSON text), `inputs` (JSON text), `files`, `session_files_mode`,
+    `session_context`. A JSON body with the same keys (objects instead of text) works too."""
+
+    parser_classes = RUN_PARSERS
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        snapshot = request.data.get("snapshot")
+        run, created = services.run_sandbox_preview(
+            version=version,
+            actor=user,
+            request=services.PreviewRequest(
+                snapshot=runs.parse_json_object(snapshot, "snapshot")
+                if snapshot is not None
+                else None,
+                inputs=runs.parse_json_object(request.data.get("inputs"), "inputs"),
+                uploads=uploaded_files(request),
+                session_files_mode=str(request.data.get("session_files_mode") or "none"),
+                session_context=_text_or_none(request.data.get("session_context")),
+                lock_token=_lock_token(request),
+            ),
+        )
+        return Response(
+            accepted_run(run, snapshot_id=str(created.pk), state_rev=None),
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class SandboxActionSerializer(ActionSerializer):
+    snapshot_id = serializers.JSONField()
+
+
+class StartSandboxActionView(APIView):
+    @extend_schema(request=SandboxActionSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        data = validated(SandboxActionSerializer, request)
+        run, session = services.start_sandbox_action(
+            version=version,
+            actor=user,
+            request=services.ActionRequest(
+                snapshot_id=data["snapshot_id"],
+                action_id=data["action_id"],
+                input=data["input"],
+                expected_state_rev=data["expected_state_rev"],
+                lock_token=_lock_token(request),
+            ),
+        )
+        return Response(
+            accepted_run(run, snapshot_id=str(run.snapshot_id), state_rev=session.state_rev),
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class SandboxSessionView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        session = services.sandbox_session(
+            version=version, actor=user, snapshot_id=request.query_params.get("snapshot_id")
+        )
+        return Response(session_json(session))
+
+
+class SandboxSessionFilesView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        snapshot_id = request.query_params.get("snapshot_id")
+        files = services.sandbox_session_files(version=version, actor=user, snapshot_id=snapshot_id)
+        return Response(
+            {
+                "tool_id": str(version.tool_id),
+                "version_id": str(version.pk),
+                "snapshot_id": snapshot_id,
+                "files": files,
+            }
+        )
+
+
+class SettingsSchemaSerializer(serializers.Serializer[None]):
+    settings_schema = serializers.JSONField(required=False, default=None, allow_null=True)
+
+
+class SandboxSettingsSaveSerializer(SettingsSaveSerializer, SettingsSchemaSerializer):
+    pass
+
+
+class ResolveSandboxSettingsView(APIView):
+    @extend_schema(request=SettingsSchemaSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        data = validated(SettingsSchemaSerializer, request)
+        state = services.resolve_sandbox_settings(
+            version=version,
+            actor=user,
+            settings_schema=data["settings_schema"],
+            lock_token=_lock_token(request),
+        )
+        return Response({**state.as_json(), "draft_head_id": str(version.pk)})
+
+
+class SaveSandboxSettingsView(APIView):
+    @extend_schema(request=SandboxSettingsSaveSerializer, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        data = validated(SandboxSettingsSaveSerializer, request)
+        state = services.save_sandbox_settings(
+            version=version, actor=user, lock_token=_lock_token(request), **data
+        )
+        return Response({**state.as_json(), "draft_head_id": str(version.pk)})
+
+
+class EditorRunView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, run_id: str) -> Response:
+        run = runs_access.get_run_for_user(
+            user=request.user, run_id=run_id, context=RunContext.SANDBOX
+        )
+        return Response(run_details(run, artifact_url=ARTIFACT_URL.format(run_id=run.pk)))
+
+
+class EditorRunArtifactView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, run_id: str, artifact_id: str) -> FileResponse:
+        run = runs_access.get_run_for_user(
+            user=request.user, run_id=run_id, context=RunContext.SANDBOX
+        )
+        return artifact_response(run, artifact_id)
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

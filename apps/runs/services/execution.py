@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.accounts.services import create_run_token, revoke_api_token
 from apps.runs import session_files
 from apps.runs.bridge import CollectionsBridge
+from apps.runs.exceptions import RunnerUnavailable
 from apps.runs.models import RunContext, RunStatus, ToolRun
 from apps.runs.runner.artifacts import ArtifactViolation, collect_artifacts
 from apps.runs.runner.backends import RunLimits, RunRequest, RunResult, get_runner
@@ -54,6 +55,10 @@ def execute_run(*, run_id: str | uuid.UUID) -> str | None:
     workdir = Path(settings.SANDBOX_WORK_ROOT) / str(run.pk)
     try:
         outcome = _execute(run, workdir)
+    except RunnerUnavailable as exc:
+        # The hint is for operators; the author sees the plain message.
+        log.error("run.runner_unavailable", run_id=str(run.pk), hint=exc.message)
+        outcome = Outcome.failed(RunnerUnavailable.default_message)
     except Exception:
         # Whatever broke, the run must not stay "running" until the reaper comes.
         log.exception("run.execution_error", run_id=str(run.pk))

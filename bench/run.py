@@ -17,9 +17,11 @@ from bench import (
     harness,
     lock_heartbeat,
     project_get,
+    sandbox_runs,
 )
 
-Benchmark = Callable[[harness.BenchOptions], harness.BenchResult]
+# A benchmark measuring several things at once (one set-up) returns one result per thing.
+Benchmark = Callable[[harness.BenchOptions], harness.BenchResult | list[harness.BenchResult]]
 
 # Name -> benchmark. Add new benchmarks here.
 BENCHMARKS: dict[str, Benchmark] = {
@@ -29,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     collections_item_get.NAME: collections_item_get.run,
     collections_deep_page.NAME: collections_deep_page.run,
     lock_heartbeat.NAME: lock_heartbeat.run,
+    sandbox_runs.NAME: sandbox_runs.run,
 }
 
 
@@ -61,26 +64,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def run_one(name: str, options: harness.BenchOptions) -> harness.BenchResult | None:
+def run_one(name: str, options: harness.BenchOptions) -> list[harness.BenchResult] | None:
     """Run a benchmark; a crash is reported and returned as None so the others still run."""
     try:
-        return BENCHMARKS[name](options)
+        result = BENCHMARKS[name](options)
     except Exception:  # any failure: report it, go on with the next benchmark
         traceback.print_exc()
         print(f"== {name}: ERROR (see the traceback above)")
         return None
+    return result if isinstance(result, list) else [result]
 
 
-def print_summary(results: dict[str, harness.BenchResult | None]) -> None:
+def print_summary(results: dict[str, list[harness.BenchResult] | None]) -> None:
     print()
     print("== summary")
-    for name, result in results.items():
-        if result is None:
+    for name, outcome in results.items():
+        if outcome is None:
             print(f"  {name:<22} ERROR")
-        else:
+            continue
+        for result in outcome:
             print(
-                f"  {name:<22} {result.metric} {result.ratio:.3f}  target {result.target_text}  "
-                f"{harness.verdict(result.passed)}"
+                f"  {result.name:<22} {result.metric} {result.ratio:.3f}  "
+                f"target {result.target_text}  {harness.verdict(result.passed)}"
             )
 
 

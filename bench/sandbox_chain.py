@@ -56,6 +56,7 @@ def prepared_chain() -> Iterator[Chain]:
     backend does for a run. Folders are removed and the slot released on exit."""
     from django.conf import settings
 
+    from apps.runs.runner.bwrap_backend import slot_lock_dir
     from apps.runs.runner.runner_files import prepare_runner_assets
     from apps.runs.runner.uid_slots import claim_uid_slot
     from apps.runs.runner.work_tree import chown_tree
@@ -72,7 +73,8 @@ def prepared_chain() -> Iterator[Chain]:
         switch_uid = os.geteuid() == 0
         uid = os.getuid()
         if switch_uid:
-            slot = cleanup.enter_context(claim_uid_slot(work_root, settings.SANDBOX_UID_SLOTS))
+            lock_dir = slot_lock_dir(work_root)
+            slot = cleanup.enter_context(claim_uid_slot(lock_dir, settings.SANDBOX_UID_SLOTS))
             uid = settings.SANDBOX_UID_BASE + slot
             chown_tree(workdir, uid, uid)
         # sandbox_python_argv ends with `<interpreter> *python_args`.

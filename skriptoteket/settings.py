@@ -206,6 +206,8 @@ SANDBOX_RUNNER_VENV = Path(env_str("SANDBOX_RUNNER_VENV", str(_SANDBOX_HOME / "r
 # RLIMIT_NPROC counts the processes of a uid.
 SANDBOX_UID_BASE = env_int("SANDBOX_UID_BASE", 10001)
 SANDBOX_UID_SLOTS = env_int("SANDBOX_UID_SLOTS", 16)
+# Where root workers keep the slot locks of those uids: one place for every checkout and worker.
+SANDBOX_UID_LOCK_ROOT = Path(env_str("SANDBOX_UID_LOCK_ROOT", str(_SANDBOX_HOME)))
 SANDBOX_DOCKER_IMAGE = env_str("SANDBOX_DOCKER_IMAGE", "skriptoteket-runner:latest")
 # Uploads waiting for their run, artifacts of finished runs, session files.
 RUN_FILES_ROOT = Path(env_str("RUN_FILES_ROOT", str(BASE_DIR / ".data/run-files")))

@@ -29,7 +29,7 @@ from apps.runs.runner.backends import (
     get_runner,
     sweep_stale_workdirs,
 )
-from apps.runs.runner.bwrap_backend import runner_venv
+from apps.runs.runner.bwrap_backend import runner_venv, slot_lock_dir
 from apps.runs.runner.safe_tar import ChunkStream, extract_safely, workdir_tar
 from apps.runs.runner.streams import StreamCapture
 
@@ -414,7 +414,7 @@ def test_bwrap_gives_up_when_every_slot_stays_busy(bwrap, work_root, settings, m
     monkeypatch.setattr(uid_slots, "SLOT_WAIT_SECONDS", 0.2)
     workdir = make_workdir(work_root, "def run_tool(i, o):\n    return {}\n")
     with (
-        uid_slots.claim_uid_slot(work_root, 1),
+        uid_slots.claim_uid_slot(slot_lock_dir(work_root), 1),
         pytest.raises(RunnerUnavailable, match="slots are busy"),
     ):
         bwrap.run(RunRequest(workdir=workdir, env=TOOL_ENV, limits=SMALL_LIMITS))

@@ -6,10 +6,11 @@ Recipe and measurements: shared/reference/ecosystem-notes.md §1. The chain is
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,20 +172,57 @@ def _supervise(process: subprocess.Popen[bytes], request: RunRequest) -> RunOutc
     limits = request.limits
     deadline = time.monotonic() + limits.timeout_s
     quota = tree_bytes(request.workdir) + limits.work_max_bytes
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            _kill_group(process)
-            return "timed_out"
-        try:
-            process.wait(timeout=min(WORK_POLL_SECONDS, remaining))
-        except subprocess.TimeoutExpired:
-            pass
-        else:
-            return None
-        if tree_bytes(request.workdir) > quota:
-            _kill_group(process)
-            return "work_limit"
+    with _exit_waiter(process) as exited_within:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(process)
+                return "timed_out"
+            if exited_within(min(WORK_POLL_SECONDS, remaining)):
+                return None
+            if tree_bytes(request.workdir) > quota:
+                _kill_group(process)
+                return "work_limit"
+
+
+@contextlib.contextmanager
+def _exit_waiter(process: subprocess.Popen[bytes]) -> Iterator[Callable[[float], bool]]:
+    """A wait that wakes the moment the process exits. Popen.wait(timeout) polls with growing
+    sleeps (up to 50 ms), which added 0-35 ms to every run; a pidfd becomes readable at exit."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # old kernel: fall back to Popen's polling
+        yield lambda timeout: _wait_polling(process, timeout)
+        return
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+
+    def exited_within(timeout: float) -> bool:
+        if not poller.poll(max(1, int(timeout * 1000))):
+            return False
+        process.wait()
+        return True
+
+    try:
+        yield exited_within
+    finally:
+        os.close(pidfd)
+
+
+def _wait_polling(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def slot_lock_dir(work_root: Path) -> Path:
+    """Slots name host uids, so every worker using the same uids must share one lock folder,
+    whatever its work root (a test's temporary root included)."""
+    if os.geteuid() != 0:
+        return work_root / ".slots"
+    return Path(settings.SANDBOX_UID_LOCK_ROOT) / f"uid-slots-{settings.SANDBOX_UID_BASE}"
 
 
 class BwrapRunner:
@@ -214,7 +252,7 @@ class BwrapRunner:
         assets = prepare_runner_assets(Path(settings.SANDBOX_WORK_ROOT))
         if os.geteuid() != 0:
             return self._run_as(request, assets, os.getuid(), os.getgid())
-        with claim_uid_slot(work_root, settings.SANDBOX_UID_SLOTS) as slot:
+        with claim_uid_slot(slot_lock_dir(work_root), settings.SANDBOX_UID_SLOTS) as slot:
             uid = settings.SANDBOX_UID_BASE + slot
             chown_tree(workdir, uid, uid)
             workdir.chmod(0o700)

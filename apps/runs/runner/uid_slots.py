@@ -2,8 +2,8 @@
 
 RLIMIT_NPROC counts the processes of a host uid, so two runs sharing a uid would share one
 process budget (and one fork bomb would starve the other run). A slot is an flock on
-`<work root>/.slots/<n>.lock`; the kernel drops the lock when its holder dies, so a crashed
-worker never leaks a slot.
+`<lock folder>/<n>.lock` (one folder per uid range, shared by every worker); the kernel drops
+the lock when its holder dies, so a crashed worker never leaks a slot.
 """
 
 import fcntl
@@ -39,13 +39,12 @@ def _claim_any(lock_dir: Path, slots: int) -> tuple[int, int] | None:
 
 
 @contextmanager
-def claim_uid_slot(work_root: Path, slots: int) -> Iterator[int]:
+def claim_uid_slot(lock_dir: Path, slots: int) -> Iterator[int]:
     """Hold one free slot number (0..slots-1) for the duration of the block.
 
     :raises RunnerUnavailable: when every slot stays busy for SLOT_WAIT_SECONDS.
     """
-    lock_dir = work_root / ".slots"
-    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     deadline = time.monotonic() + SLOT_WAIT_SECONDS
     claimed = _claim_any(lock_dir, slots)
     while claimed is None:

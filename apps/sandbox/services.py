@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.contrib.postgres.functions import TransactionNow
 from django.db import connection, transaction
 from django.db.models.functions import Now
 
@@ -85,7 +86,7 @@ def parse_snapshot(raw: object) -> SnapshotContent:
         entrypoint=entrypoint.strip(),
         source_code=source,
         settings_schema=normalize_settings_schema(raw.get("settings_schema")),
-        input_schema=normalize_input_schema(raw.get("input_schema") or []),
+        input_schema=_input_schema(raw.get("input_schema")),
         usage_instructions=(instructions or "").strip(),
     )
     size = content.canonical_bytes()
@@ -94,6 +95,12 @@ def parse_snapshot(raw: object) -> SnapshotContent:
             details={"payload_bytes": size, "max_bytes": settings.SANDBOX_SNAPSHOT_MAX_BYTES}
         )
     return content
+
+
+def _input_schema(raw: object) -> list[dict[str, Any]]:
+    # Absent or null means "no form"; anything else must be an array (0, "" or {} are errors,
+    # not an empty form).
+    return normalize_input_schema([] if raw is None else raw)
 
 
 def _field_error(field: str, message: str) -> ValidationFailed:
@@ -147,11 +154,12 @@ def run_sandbox_preview(
     uploads = runs.validate_uploads(request.uploads)
     tool = _locked_tool(version)
     _check_editor(tool, version, actor, request.lock_token)
-    reused = _session_files_for(tool, actor, request)
+    previous = _previous_files(request, has_uploads=bool(uploads))
+    reused = _reused_files(tool, actor, previous)
     inputs = runs.validate_inputs(
         input_schema=content.input_schema,
         raw_values=request.inputs,
-        uploads=[] if reused else uploads,
+        uploads=uploads,
         reused=reused,
     )
     snapshot = SandboxSnapshot.objects.create(
@@ -180,30 +188,54 @@ def run_sandbox_preview(
         ),
         inputs=inputs,
     )
+    if previous is not None and previous.mode == SessionFilesMode.CLEAR:
+        # Last, so a refused request leaves the earlier preview's files alone.
+        session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=previous.context)
     log.info("sandbox.preview_queued", run_id=str(run.pk), snapshot_id=str(snapshot.pk))
     return run, snapshot
 
 
-def _session_files_for(tool: Tool, actor: User, request: PreviewRequest) -> list[tuple[str, Any]]:
-    """Files of an earlier preview to run with again (`reuse`), or none after `clear`."""
+@dataclass(frozen=True)
+class _PreviousFiles:
+    mode: str
+    context: str
+
+
+def _previous_files(request: PreviewRequest, *, has_uploads: bool) -> _PreviousFiles | None:
+    """What to do with an earlier preview's files: `reuse` them or `clear` them. New uploads
+    replace the session's files, so with uploads the mode changes nothing.
+
+    :raises ValidationFailed: unknown mode, or a context that is not `sandbox:<uuid>`
+    """
     mode = request.session_files_mode
     if mode not in SessionFilesMode.ALL:
         raise _field_error("session_files_mode", "session_files_mode must be none, reuse or clear.")
     if mode == SessionFilesMode.NONE:
-        return []
+        return None
     context = _previous_preview_context(request.session_context)
-    if mode == SessionFilesMode.CLEAR:
-        session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=context)
+    return None if has_uploads else _PreviousFiles(mode=mode, context=context)
+
+
+def _reused_files(
+    tool: Tool, actor: User, previous: _PreviousFiles | None
+) -> list[tuple[str, Any]]:
+    if previous is None or previous.mode != SessionFilesMode.REUSE:
         return []
-    stored = session_files.list_files(tool_id=tool.pk, user_id=actor.pk, context=context)
+    stored = session_files.list_files(tool_id=tool.pk, user_id=actor.pk, context=previous.context)
     return [(f.name, f.path) for f in stored]
 
 
 def _previous_preview_context(raw: str | None) -> str:
+    """`sandbox:<uuid>` of an earlier preview (a body field: malformed is a 422, not a 400)."""
     prefix = "sandbox:"
+    message = "session_context must be sandbox:<snapshot id>."
     if not raw or not raw.startswith(prefix):
-        raise _field_error("session_context", "session_context must be sandbox:<snapshot id>.")
-    return snapshot_context(parse_uuid(raw[len(prefix) :], name="session_context"))
+        raise _field_error("session_context", message)
+    try:
+        snapshot_id = uuid.UUID(raw[len(prefix) :])
+    except ValueError:
+        raise _field_error("session_context", message) from None
+    return snapshot_context(snapshot_id)
 
 
 def _snapshot_of(actor: User, raw_snapshot_id: object) -> SandboxSnapshot:
@@ -218,16 +250,35 @@ def _snapshot_of(actor: User, raw_snapshot_id: object) -> SandboxSnapshot:
     pk = parse_uuid(raw_snapshot_id, name="snapshot_id")
     snapshot = SandboxSnapshot.objects.filter(pk=pk, created_by=actor).first()
     if snapshot is None:
+        if _was_swept(actor, pk):
+            raise SnapshotExpired()
         raise SnapshotNotFound()
     return snapshot
 
 
+def _was_swept(actor: User, snapshot_id: uuid.UUID) -> bool:
+    """The expiry job deleted this snapshot of the actor's: its runs are still there (with
+    snapshot_id null), so the client can be told to run the sandbox again, not "not found"."""
+    return ToolRun.objects.filter(
+        requested_by=actor,
+        context=RunContext.SANDBOX,
+        snapshot__isnull=True,
+        session_context=snapshot_context(snapshot_id),
+    ).exists()
+
+
+def _check_live(snapshot: SandboxSnapshot) -> None:
+    """:raises SnapshotExpired: expires_at <= now(), by the database clock like every other
+    time decision (so an expired snapshot the job has not deleted yet is refused too). The
+    transaction's now(), as the lock checks use: one instant for every check of a request."""
+    live = SandboxSnapshot.objects.filter(pk=snapshot.pk, expires_at__gt=TransactionNow())
+    if not live.exists():
+        raise SnapshotExpired()
+
+
 def _check_snapshot(snapshot: SandboxSnapshot, version: ToolVersion) -> None:
     """:raises SnapshotExpired, SnapshotMismatch:"""
-    # Expiry by the database clock, like every other time decision.
-    live = SandboxSnapshot.objects.filter(pk=snapshot.pk, expires_at__gt=Now()).exists()
-    if not live:
-        raise SnapshotExpired()
+    _check_live(snapshot)
     if snapshot.tool_id != version.tool_id or snapshot.draft_head_id != version.pk:
         raise SnapshotMismatch(details={"snapshot_draft_head_id": str(snapshot.draft_head_id)})
 
@@ -250,6 +301,7 @@ def start_sandbox_action(
     :raises SnapshotNotFound, SnapshotExpired, SnapshotMismatch, SessionNotFound,
         StateRevConflict, ActionNotOffered, ValidationFailed, DraftLock…:
     """
+    reject_nul(request.input, "input")
     tool = _locked_tool(version)
     _check_editor(tool, version, actor, request.lock_token)
     snapshot = _snapshot_of(actor, request.snapshot_id)
@@ -283,11 +335,12 @@ def start_sandbox_action(
 
 
 def sandbox_session(*, version: ToolVersion, actor: User, snapshot_id: object) -> ToolSession:
-    """The actor's own session of one of their snapshots (no fallback to a version context).
+    """The actor's own session of one of their live snapshots (no fallback to a version context).
 
-    :raises SnapshotNotFound, SnapshotMismatch, SessionNotFound:
+    :raises SnapshotNotFound, SnapshotExpired, SnapshotMismatch, SessionNotFound:
     """
     snapshot = _snapshot_of(actor, snapshot_id)
+    _check_live(snapshot)
     if snapshot.tool_id != version.tool_id:
         raise SnapshotMismatch()
     session = runs.get_session(
@@ -347,6 +400,7 @@ def save_sandbox_settings(
 ) -> SettingsState:
     """:raises ValidationFailed, StateRevConflict, DraftLock…:"""
     schema = _settings_schema(settings_schema)
+    reject_nul(values, "values")
     tool = _locked_tool(version)
     _check_editor(tool, version, actor, lock_token)
     return runs.save_settings(
@@ -396,7 +450,7 @@ def expire_sandbox_snapshots(*, batch_size: int = 500) -> dict[str, int]:
         with transaction.atomic():
             expired = list(
                 SandboxSnapshot.objects.select_for_update(skip_locked=True)
-                .filter(expires_at__lte=Now())
+                .filter(expires_at__lte=TransactionNow())
                 .values_list("pk", "tool_id")[:batch_size]
             )
             if not expired:

@@ -1,6 +1,9 @@
 """The editor's sandbox preview: run unsaved code, continue with actions, sandbox settings, and
 the run details and artifacts of the caller's own runs. Runs answer 202; poll the run."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -11,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
 from apps.core.api.validation import validated
+from apps.core.exceptions import ValidationFailed
 from apps.runs import access as runs_access
 from apps.runs import services as runs
 from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
@@ -22,6 +26,7 @@ from apps.runs.api.serializers import (
     session_json,
 )
 from apps.runs.models import RunContext
+from apps.runs.services.submission import reject_nul
 from apps.sandbox import services
 from apps.tools.access import get_version_for_user
 from apps.tools.api.serializers import lock_token_header
@@ -43,18 +48,17 @@ class RunSandboxView(APIView):
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
-        snapshot = request.data.get("snapshot")
+        data = _body_object(request)
+        inputs = _json_object_field(data, "inputs")
         run, created = services.run_sandbox_preview(
             version=version,
             actor=user,
             request=services.PreviewRequest(
-                snapshot=runs.parse_json_object(snapshot, "snapshot")
-                if snapshot is not None
-                else None,
-                inputs=runs.parse_json_object(request.data.get("inputs"), "inputs"),
+                snapshot=_json_object_field(data, "snapshot"),
+                inputs={} if inputs is None else inputs,
                 uploads=uploaded_files(request),
-                session_files_mode=str(request.data.get("session_files_mode") or "none"),
-                session_context=_text_or_none(request.data.get("session_context")),
+                session_files_mode=str(data.get("session_files_mode") or "none"),
+                session_context=_text_or_none(data.get("session_context")),
                 lock_token=_lock_token(request),
             ),
         )
@@ -170,6 +174,29 @@ class EditorRunArtifactView(APIView):
             user=request.user, run_id=run_id, context=RunContext.SANDBOX
         )
         return artifact_response(run, artifact_id)
+
+
+def _body_object(request: Request) -> Mapping[str, Any]:
+    """The multipart form or JSON object; a JSON list, string or number has no fields (422, not
+    an AttributeError's 500).
+
+    :raises ValidationFailed:
+    """
+    if not isinstance(request.data, Mapping):
+        raise ValidationFailed("The request body must be a JSON object or a multipart form.")
+    return request.data
+
+
+def _json_object_field(data: Mapping[str, Any], name: str) -> Any:
+    """A multipart field holding JSON text, or (JSON body) the object itself. Anything else in
+    a JSON body is passed on as it is, for the service to refuse with a precise message."""
+    value = data.get(name)
+    if value is None or isinstance(value, bool | int | float | list):
+        return value
+    parsed = runs.parse_json_object(value, name)
+    # A JSON body's object is not checked by the parser: PostgreSQL refuses U+0000 (a 500).
+    reject_nul(parsed, name)
+    return parsed
 
 
 def _text_or_none(value: object) -> str | None:

@@ -4,9 +4,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from apps.core.exceptions import ValidationFailed
+from django.conf import settings
 
-UPLOAD_MAX_FILES = 20
+from apps.core.exceptions import ValidationFailed
 
 INPUT_KINDS = ("string", "text", "integer", "number", "boolean", "enum", "file")
 SETTINGS_KINDS = ("string", "text", "integer", "number", "boolean", "enum", "multi_enum")
@@ -59,18 +59,21 @@ def canonical_json(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
+def _max_files(max_files: int | None) -> int:
+    # A file field may not ask for more files than an upload may carry.
+    return settings.UPLOAD_MAX_FILES if max_files is None else max_files
+
+
 # Whole schemas
 
 
-def normalize_input_schema(
-    raw: object, *, max_files: int = UPLOAD_MAX_FILES
-) -> list[dict[str, Any]]:
+def normalize_input_schema(raw: object, *, max_files: int | None = None) -> list[dict[str, Any]]:
     """Return the canonical form of an input schema (`[]` means no form and no file picker).
 
     :raises ValidationFailed: with `details.issues` listing every problem found.
     """
     issues = _Issues("input_schema")
-    fields = _input_schema(raw, issues, max_files)
+    fields = _input_schema(raw, issues, _max_files(max_files))
     _raise_if_any(issues)
     return fields
 
@@ -87,17 +90,17 @@ def normalize_settings_schema(raw: object) -> list[dict[str, Any]] | None:
 
 
 def schema_issues(
-    *, input_schema: object, settings_schema: object, max_files: int = UPLOAD_MAX_FILES
+    *, input_schema: object, settings_schema: object, max_files: int | None = None
 ) -> list[dict[str, Any]]:
     """Return the problems of both schemas (input first); never raises for invalid schemas."""
     input_issues, settings_issues = _Issues("input_schema"), _Issues("settings_schema")
-    _input_schema(input_schema, input_issues, max_files)
+    _input_schema(input_schema, input_issues, _max_files(max_files))
     _settings_schema(settings_schema, settings_issues)
     return input_issues.items + settings_issues.items
 
 
 def validate_schemas(
-    *, input_schema: object, settings_schema: object, max_files: int = UPLOAD_MAX_FILES
+    *, input_schema: object, settings_schema: object, max_files: int | None = None
 ) -> dict[str, Any]:
     """Return the validate-schemas answer `{valid, issues}`."""
     issues = schema_issues(
@@ -138,7 +141,7 @@ def _settings_schema(raw: object, issues: _Issues) -> list[dict[str, Any]] | Non
     if not isinstance(raw, list):
         issues.add(None, "settings_schema must be an array or null")
         return None
-    return _fields(raw, issues, SETTINGS_KINDS, UPLOAD_MAX_FILES)
+    return _fields(raw, issues, SETTINGS_KINDS, settings.UPLOAD_MAX_FILES)
 
 
 def _fields(

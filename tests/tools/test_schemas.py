@@ -2,11 +2,11 @@ import json
 import math
 
 import pytest
+from django.conf import settings
 
 from apps.core.exceptions import ValidationFailed
 from apps.tools.schema_values import coerce_input_values, coerce_settings_values
 from apps.tools.schemas import (
-    UPLOAD_MAX_FILES,
     canonical_json,
     json_pointer,
     normalize_input_schema,
@@ -26,7 +26,7 @@ def enum_field(kind="enum", **overrides):
     return {"kind": kind, "name": "format", "label": "Format", "options": OPTIONS, **overrides}
 
 
-def input_issues(schema, max_files=UPLOAD_MAX_FILES):
+def input_issues(schema, max_files=None):
     return schema_issues(input_schema=schema, settings_schema=None, max_files=max_files)
 
 
@@ -333,9 +333,9 @@ def test_file_min_and_max_are_required(key):
 
 
 def test_file_max_at_the_upload_limit_passes_and_one_more_fails():
-    assert input_issues([file_field(max=UPLOAD_MAX_FILES)]) == []
+    assert input_issues([file_field(max=settings.UPLOAD_MAX_FILES)]) == []
 
-    assert input_issues([file_field(max=UPLOAD_MAX_FILES + 1)]) == [
+    assert input_issues([file_field(max=settings.UPLOAD_MAX_FILES + 1)]) == [
         {"schema": "input_schema", "path": "/0/max",
          "message": "max must be <= 20 (the server's upload limit)", "details": {"limit": 20}}
     ]  # fmt: skip
@@ -623,3 +623,10 @@ def test_settings_without_a_schema_accept_only_nothing():
         coerce_settings_values(None, {"a": 1})
     with pytest.raises(ValidationFailed, match="settings must be a JSON object"):
         coerce_settings_values(SETTINGS_SCHEMA, "x")
+
+
+def test_the_file_field_limit_follows_the_upload_setting(settings):
+    settings.UPLOAD_MAX_FILES = 3
+
+    assert normalize_input_schema([file_field(max=3)])[0]["max"] == 3
+    assert input_issues([file_field(max=4)])[0]["path"] == "/0/max"

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from apps.accounts.access import authenticated_user
 from apps.core.api.validation import validated
 from apps.runs import access, services, session_files
-from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.files import RUN_PARSERS, artifact_response, body_object, uploaded_files
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
@@ -60,14 +60,15 @@ class RunToolView(APIView):
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_published_tool(user=user, tool_id=tool_id)
+        data = body_object(request)
         run = services.run_published_tool(
             tool=tool,
             actor=user,
             request=services.ProductionRunRequest(
-                inputs=services.parse_json_object(request.data.get("inputs"), "inputs"),
+                inputs=services.parse_json_object(data.get("inputs"), "inputs"),
                 uploads=uploaded_files(request),
-                session_files_mode=str(request.data.get("session_files_mode") or "none"),
-                session_context=request.data.get("session_context") or DEFAULT_SESSION_CONTEXT,
+                session_files_mode=str(data.get("session_files_mode") or "none"),
+                session_context=data.get("session_context") or DEFAULT_SESSION_CONTEXT,
             ),
         )
         return Response(accepted_run(run), status=status.HTTP_202_ACCEPTED)
@@ -77,12 +78,13 @@ class StartActionView(APIView):
     @extend_schema(request=ActionSerializer, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=str(request.data.get("tool_id", "")))
+        body = body_object(request)
+        tool = access.get_published_tool(user=user, tool_id=str(body.get("tool_id", "")))
         data = validated(ActionSerializer, request)
         run, session = services.start_production_action(
             tool=tool,
             actor=user,
-            context=request.data.get("context", DEFAULT_SESSION_CONTEXT),
+            context=body.get("context", DEFAULT_SESSION_CONTEXT),
             action_id=data["action_id"],
             raw_input=data["input"],
             expected_state_rev=data["expected_state_rev"],

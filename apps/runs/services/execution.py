@@ -65,7 +65,14 @@ def execute_run(*, run_id: str | uuid.UUID) -> str | None:
         outcome = Outcome.failed("Execution failed (internal error).")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    finishing.finish_run(run=run, outcome=outcome)
+    try:
+        finishing.finish_run(run=run, outcome=outcome)
+    except Exception:
+        # Something in the outcome the database refused: record the failure without it, so
+        # the run does not stay "running" (and its session's action pending) until the reaper.
+        log.exception("run.finish_error", run_id=str(run.pk))
+        outcome = Outcome.failed("Execution failed (internal error).")
+        finishing.finish_run(run=run, outcome=outcome)
     session_files.remove_run_folders(run.pk)
     return outcome.status
 

@@ -1,6 +1,7 @@
 """Finishing runs: the terminal status, the session state a run leaves behind, its files; and
 the reaper for runs whose worker vanished."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -182,13 +183,17 @@ def cleanup_run_files() -> dict[str, Any]:
     return counts
 
 
+# PostgreSQL text cannot hold U+0000, and UTF-8 cannot encode a lone surrogate (a forged
+# result.json may escape one, "\ud800"); either would fail the finishing UPDATE.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _text(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; a tool may print it.
-    return value.replace("\x00", "\ufffd")
+    return _UNSTORABLE.sub("\ufffd", value)
 
 
 def _scrub(value: Any) -> Any:
-    """Replace U+0000 in every string of a JSON value (jsonb refuses it)."""
+    """Replace U+0000 and lone surrogates in every string of a JSON value."""
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, list):

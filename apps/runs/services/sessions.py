@@ -35,6 +35,23 @@ def clean_context(raw: object) -> str:
     return context
 
 
+def reject_nul(value: Any, name: str) -> None:
+    """PostgreSQL cannot store U+0000 in text or jsonb; refuse it up front (422, not a 500).
+
+    :raises ValidationFailed:
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise ValidationFailed(f"{name} must not contain NUL characters.")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def schema_version(schema: list[dict[str, Any]]) -> str:
     """Full sha256 of the canonical settings schema: equal schemas share settings."""
     return hashlib.sha256(canonical_json(schema)).hexdigest()
@@ -147,6 +164,7 @@ def save_settings(
 ) -> SettingsState:
     """:raises ValidationFailed: bad revision or values; StateRevConflict: stale revision"""
     expected = check_expected_rev(expected_state_rev)
+    reject_nul(values, "values")
     clean = coerce_settings_values(schema, values)
     session = get_or_create_session(tool_id=tool_id, user_id=user_id, context=context)
     session = update_state(session=session, expected_state_rev=expected, state=clean)

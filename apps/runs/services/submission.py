@@ -21,6 +21,9 @@ from apps.runs.exceptions import RunLimitReached, StateRevConflict
 from apps.runs.models import ACTIVE_STATUSES, RunContext, ToolRun, ToolSession
 from apps.runs.runner.workdir import check_unique_filenames, sanitize_filename
 from apps.runs.services.sessions import check_expected_rev
+
+# Re-exported: the sandbox app imports it from here.
+from apps.runs.services.sessions import reject_nul as reject_nul
 from apps.runs.ui_payload import offered_action, validate_action_input
 from apps.tools.models import Tool, ToolVersion
 from apps.tools.schema_values import coerce_input_values
@@ -65,32 +68,16 @@ def parse_json_object(raw: object, name: str) -> dict[str, Any]:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return {}
     if isinstance(raw, dict):
-        return raw
-    try:
-        value = orjson.loads(raw if isinstance(raw, str | bytes) else b"")
-    except orjson.JSONDecodeError:
-        raise ValidationFailed(f"{name} must be valid JSON") from None
+        value: Any = raw  # a JSON body's object: parsed already, but not checked for NUL
+    else:
+        try:
+            value = orjson.loads(raw if isinstance(raw, str | bytes) else b"")
+        except orjson.JSONDecodeError:
+            raise ValidationFailed(f"{name} must be valid JSON") from None
     if not isinstance(value, dict):
         raise ValidationFailed(f"{name} must be a JSON object")
     reject_nul(value, name)
     return value
-
-
-def reject_nul(value: Any, name: str) -> None:
-    """PostgreSQL cannot store U+0000 in text or jsonb; refuse it up front (422, not a 500).
-
-    :raises ValidationFailed:
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise ValidationFailed(f"{name} must not contain NUL characters.")
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
 
 
 def validate_uploads(uploads: list[Upload]) -> list[tuple[str, Upload]]:
@@ -218,6 +205,7 @@ def create_action_run(
         )
     latest_payload = locked.latest_run.ui_payload if locked.latest_run else None
     action = offered_action(latest_payload, action_id if isinstance(action_id, str) else "")
+    reject_nul(raw_input, "input")
     values = validate_action_input(action, raw_input)
     reject_if_at_run_limit(new.requested_by)
     run = ToolRun.objects.create(

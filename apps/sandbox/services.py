@@ -189,8 +189,11 @@ def run_sandbox_preview(
         inputs=inputs,
     )
     if previous is not None and previous.mode == SessionFilesMode.CLEAR:
-        # Last, so a refused request leaves the earlier preview's files alone.
-        session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=previous.context)
+        # Only once the run is stored for good: a refused request keeps the earlier files.
+        cleared = previous.context
+        transaction.on_commit(
+            lambda: session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=cleared)
+        )
     log.info("sandbox.preview_queued", run_id=str(run.pk), snapshot_id=str(snapshot.pk))
     return run, snapshot
 

@@ -12,13 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.exceptions import ValidationFailed
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
+from apps.runs import session_files
 from apps.runs.models import RunContext, RunStatus, ToolRun, ToolSession
+from apps.runs.services import ProductionRunRequest, parse_json_object, run_published_tool
 from apps.tools import services as tool_services
 from tests.factories.accounts import UserFactory
 from tests.factories.runs import (
     ECHO_SOURCE,
+    FILE_FIELD,
     STEPS_SOURCE,
     editor_world,
     execute,
@@ -131,7 +135,9 @@ def test_run_queues_and_executes_the_active_version_not_the_draft(alice, client)
     assert run.input_values == {"name": "Ada"}
 
 
-def test_run_with_multipart_inputs_and_files_then_reuse_and_clear(alice, client, dirs):
+def test_run_with_multipart_inputs_and_files_then_reuse_and_clear(
+    alice, client, dirs, django_capture_on_commit_callbacks
+):
     tool = published(alice, FILES_SOURCE, input_schema=FILE_SCHEMA)
     files = [SimpleUploadedFile("a.txt", b"one"), SimpleUploadedFile("b.txt", b"two")]
     response = _run(client, tool, {"inputs": "{}", "files": files}, format="multipart")
@@ -154,7 +160,9 @@ def test_run_with_multipart_inputs_and_files_then_reuse_and_clear(alice, client,
     plain = _run_and_execute(client, tool, {})
     assert messages(plain) == ["-"]  # mode none: nothing injected, the files are kept
     assert len(client.get(f"/api/v1/tools/{tool.pk}/session-files").json()["files"]) == 2
-    cleared = _run_and_execute(client, tool, {"session_files_mode": "clear"})
+    # The files go when the run's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        cleared = _run_and_execute(client, tool, {"session_files_mode": "clear"})
     assert messages(cleared) == ["-"]
     assert client.get(f"/api/v1/tools/{tool.pk}/session-files").json()["files"] == []
 
@@ -583,3 +591,27 @@ def test_malformed_ids_and_contexts_on_session_endpoints(alice, client):
     assert (files.status_code, _error(files)) == (422, "VALIDATION_ERROR")
     nul = client.get(f"/api/v1/tools/{tool.pk}/session-files", {"context": "a\x00"})
     assert nul.status_code in (400, 422)
+
+
+# --- refusals leave earlier state alone ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [[1, 2], 5])
+def test_parse_json_object_names_a_non_object_as_such(value):
+    with pytest.raises(ValidationFailed) as caught:
+        parse_json_object(value, "inputs")
+    assert caught.value.message == "inputs must be a JSON object"
+
+
+def test_production_clear_keeps_files_when_the_run_is_refused(alice, tmp_path):
+    count_field = {"kind": "integer", "name": "count", "label": "Count"}
+    tool = published(alice, FILES_SOURCE, input_schema=[FILE_FIELD, count_field])
+    (tmp_path / "a.txt").write_text("kept")
+    session_files.store_files(
+        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("a.txt", tmp_path / "a.txt")]
+    )
+    request = ProductionRunRequest(inputs={"count": "x"}, uploads=[], session_files_mode="clear")
+    with pytest.raises(ValidationFailed):
+        run_published_tool(tool=tool, actor=alice, request=request)
+    stored = session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
+    assert [f.name for f in stored] == ["a.txt"]

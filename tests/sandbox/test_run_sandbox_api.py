@@ -10,16 +10,11 @@ import pytest
 from django.contrib.postgres.functions import TransactionNow
 from django.test import override_settings
 
-from apps.core.exceptions import ValidationFailed
 from apps.locks.models import DraftLock
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
-from apps.runs import session_files
 from apps.runs.models import RunContext, RunStatus, ToolRun
 from apps.runs.services import (
-    ProductionRunRequest,
-    parse_json_object,
-    run_published_tool,
     sandbox_settings_context,
 )
 from apps.sandbox.models import SandboxSnapshot
@@ -38,7 +33,6 @@ from tests.factories.runs import (
     message_of,
     post_preview,
     preview_and_execute,
-    published_tool,
     snapshot_payload,
     stored_counts,
     upload,
@@ -577,7 +571,9 @@ def test_snapshot_one_byte_past_the_limit_stores_nothing(world, client):
 # --- session files of earlier previews ---------------------------------------------------------
 
 
-def test_reuse_reinjects_and_restores_files_and_clear_drops_them(world, client):
+def test_reuse_reinjects_and_restores_files_and_clear_drops_them(
+    world, client, django_capture_on_commit_callbacks
+):
     content = {"input_schema": [FILE_FIELD]}
     first, _ = preview_and_execute(
         client, world, FILES_SOURCE, content=content, files=[upload("a.txt", b"one")]
@@ -593,14 +589,16 @@ def test_reuse_reinjects_and_restores_files_and_clear_drops_them(world, client):
     assert run.status == RunStatus.SUCCEEDED, (run.error_summary, run.stderr)
     assert "files=[('a.txt', 'one')]" in message_of(run)
     assert session_file_names(client, world, second["snapshot_id"]) == ["a.txt"]
-    third, run = preview_and_execute(
-        client,
-        world,
-        FILES_SOURCE,
-        content=content,
-        session_files_mode="clear",
-        session_context=f"sandbox:{second['snapshot_id']}",
-    )
+    # The files go when the run's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        third, run = preview_and_execute(
+            client,
+            world,
+            FILES_SOURCE,
+            content=content,
+            session_files_mode="clear",
+            session_context=f"sandbox:{second['snapshot_id']}",
+        )
     assert "files=[]" in message_of(run)
     assert session_file_names(client, world, second["snapshot_id"]) == []
     assert session_file_names(client, world, third["snapshot_id"]) == []
@@ -705,37 +703,3 @@ def test_fifty_previews_at_once_accept_exactly_the_cap(api_client_for):
     assert set(ToolRun.objects.values_list("pk", flat=True)) == {
         uuid.UUID(run_id) for run_id in accepted
     }
-
-
-# --- bugs in apps/runs met on the way (xfail until fixed there; not this app's code) ------------
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps.runs.services.submission.parse_json_object reports a JSON-body list or number "
-    "as 'must be valid JSON' (it is valid JSON) instead of 'must be a JSON object'",
-)
-@pytest.mark.parametrize("value", [[1, 2], 5])
-def test_runs_parse_json_object_names_a_non_object_as_such(value):
-    with pytest.raises(ValidationFailed) as caught:
-        parse_json_object(value, "inputs")
-    assert caught.value.message == "inputs must be a JSON object"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps.runs.services.runtime.run_published_tool clears the session files "
-    "(session_files_mode=clear) before validating inputs and the run limit, so a refused "
-    "run still deletes them (the sandbox preview clears only after the run is created)",
-)
-def test_runs_production_clear_keeps_files_when_the_run_is_refused(alice, tmp_path):
-    tool = published_tool(alice, FILES_SOURCE, input_schema=[FILE_FIELD, COUNT_FIELD])
-    (tmp_path / "a.txt").write_text("kept")
-    session_files.store_files(
-        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("a.txt", tmp_path / "a.txt")]
-    )
-    request = ProductionRunRequest(inputs={"count": "x"}, uploads=[], session_files_mode="clear")
-    with pytest.raises(ValidationFailed):
-        run_published_tool(tool=tool, actor=alice, request=request)
-    stored = session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
-    assert [f.name for f in stored] == ["a.txt"]

@@ -66,12 +66,10 @@ def run_published_tool(*, tool: Tool, actor: User, request: ProductionRunRequest
     if not uploads and mode == SessionFilesMode.REUSE:
         stored = session_files.list_files(tool_id=tool.pk, user_id=actor.pk, context=context)
         reused = [(f.name, f.path) for f in stored]
-    elif not uploads and mode == SessionFilesMode.CLEAR:
-        session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=context)
     inputs = validate_inputs(
         input_schema=version.input_schema, raw_values=request.inputs, uploads=uploads, reused=reused
     )
-    return create_initial_run(
+    run = create_initial_run(
         new=NewRun(
             tool=tool,
             version=version,
@@ -82,6 +80,12 @@ def run_published_tool(*, tool: Tool, actor: User, request: ProductionRunRequest
         ),
         inputs=inputs,
     )
+    if not uploads and mode == SessionFilesMode.CLEAR:
+        # Only once the run is stored for good: a refused request keeps the files.
+        transaction.on_commit(
+            lambda: session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=context)
+        )
+    return run
 
 
 @transaction.atomic

@@ -69,6 +69,8 @@ def parse_json_object(raw: object, name: str) -> dict[str, Any]:
         return {}
     if isinstance(raw, dict):
         value: Any = raw  # a JSON body's object: parsed already, but not checked for NUL
+    elif not isinstance(raw, str | bytes):
+        value = raw  # any other JSON body value: valid JSON, but not an object
     else:
         try:
             value = orjson.loads(raw if isinstance(raw, str | bytes) else b"")

@@ -615,3 +615,22 @@ def test_production_clear_keeps_files_when_the_run_is_refused(alice, tmp_path):
         run_published_tool(tool=tool, actor=alice, request=request)
     stored = session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
     assert [f.name for f in stored] == ["a.txt"]
+
+
+def test_run_list_is_mine_only_filtered_and_paginated(alice, bob, client, api_client_for):
+    tool = published(alice)
+    first = client.post(f"/api/v1/tools/{tool.pk}/run", {}, format="json").json()["run_id"]
+    execute(first)
+    second = client.post(f"/api/v1/tools/{tool.pk}/run", {}, format="json").json()["run_id"]
+
+    page = client.get("/api/v1/runs").json()
+    assert [run["run_id"] for run in page["results"]] == [second, first]
+    assert page["count"] == 2
+    queued = client.get("/api/v1/runs", {"status": "queued"}).json()["results"]
+    assert [run["run_id"] for run in queued] == [second]
+    assert client.get("/api/v1/runs", {"context": "sandbox"}).json()["count"] == 0
+    assert client.get("/api/v1/runs", {"tool": str(tool.pk)}).json()["count"] == 2
+    assert api_client_for(bob).get("/api/v1/runs").json()["count"] == 0
+    bad = client.get("/api/v1/runs", {"status": "exploded"})
+    assert bad.status_code in (400, 422)
+    assert client.get("/api/v1/runs", {"tool": "not-a-uuid"}).status_code in (400, 422)

@@ -17,6 +17,7 @@ urlpatterns = [
         name="tool-session-files",
     ),
     path("start_action", views.StartActionView.as_view(), name="start-action"),
+    path("runs", views.RunListView.as_view(), name="run-list"),
     path("runs/<str:run_id>", views.RunDetailView.as_view(), name="run-detail"),
     path(
         "runs/<str:run_id>/artifacts/<str:artifact_id>",

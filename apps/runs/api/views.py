@@ -8,7 +8,7 @@ from django.db.models.functions import Now, TruncMonth
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from apps.accounts.access import authenticated_user
 from apps.core.api.validation import validated
 from apps.runs import access, services, session_files
 from apps.runs.api.files import RUN_PARSERS, artifact_response, body_object, uploaded_files
+from apps.runs.api.filters import RunFilter
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
@@ -157,6 +158,20 @@ class RunArtifactView(APIView):
         return artifact_response(run, artifact_id)
 
 
+class RunListView(generics.GenericAPIView[ToolRun]):
+    """The caller's own runs (both contexts), newest first, filtered and paginated."""
+
+    filterset_class = RunFilter
+    queryset = ToolRun.objects.none()
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        mine = ToolRun.objects.filter(requested_by=authenticated_user(request))
+        runs = self.filter_queryset(mine.select_related("tool").order_by("-requested_at", "-pk"))
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response([_summary(run) for run in page or []])
+
+
 class MyRunsView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
@@ -177,6 +192,7 @@ def _summary(run: ToolRun) -> dict[str, Any]:
         "run_id": str(run.pk),
         "tool_id": str(run.tool_id),
         "tool_title": run.tool.title,
+        "context": run.context,
         "status": run.status,
         "action_id": run.action_id or None,
         "requested_at": run.requested_at.isoformat(),

@@ -164,7 +164,7 @@ class RunListView(generics.GenericAPIView[ToolRun]):
     filterset_class = RunFilter
     queryset = ToolRun.objects.none()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="runs_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         mine = ToolRun.objects.filter(requested_by=authenticated_user(request))
         runs = self.filter_queryset(mine.select_related("tool").order_by("-requested_at", "-pk"))

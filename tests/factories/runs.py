@@ -10,6 +10,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.accounts.models import User
+from apps.projects.models import Project
 from apps.runs import services as run_services
 from apps.runs.models import ToolRun
 from apps.sandbox.models import SandboxSnapshot
@@ -55,9 +56,12 @@ class EditorWorld:
     lock_token: int
 
 
-def editor_world(author: User, source: str = ECHO_SOURCE, **content: Any) -> EditorWorld:
-    """A tool whose draft head (`source` plus other `content` fields) `author` has locked."""
-    tool = make_tool(owner=author)
+def editor_world(
+    author: User, source: str = ECHO_SOURCE, *, project: Project | None = None, **content: Any
+) -> EditorWorld:
+    """A tool (of `project`, else a fresh one) whose draft head (`source` plus other `content`
+    fields) `author` has locked."""
+    tool = make_tool(owner=author, project=project)
     head = services.create_draft(
         tool=tool, actor=author, content=services.Content(source_code=source, **content)
     )
@@ -66,9 +70,11 @@ def editor_world(author: User, source: str = ECHO_SOURCE, **content: Any) -> Edi
     return EditorWorld(tool=tool, head=head, author=author, lock_token=state.token)
 
 
-def published_tool(author: User, source: str = ECHO_SOURCE, **content: Any) -> Tool:
-    """A published tool whose active version runs `source`."""
-    tool = make_publishable(make_tool(owner=author))
+def published_tool(
+    author: User, source: str = ECHO_SOURCE, *, project: Project | None = None, **content: Any
+) -> Tool:
+    """A published tool (of `project`, else a fresh one) whose active version runs `source`."""
+    tool = make_publishable(make_tool(owner=author, project=project))
     draft = services.create_draft(
         tool=tool, actor=author, content=services.Content(source_code=source, **content)
     )

@@ -16,11 +16,14 @@ from apps.projects.models import Project
 from apps.runs import services as run_services
 from apps.runs.models import ToolRun
 from apps.sandbox import services as sandbox_services
-from apps.tools import services as tool_services
 from apps.tools.models import Tool
-from tests.factories.accounts import UserFactory
-from tests.factories.runs import ECHO_SOURCE, EditorWorld, snapshot_payload
-from tests.factories.tools import make_publishable, make_tool
+from tests.factories.runs import (
+    ECHO_SOURCE,
+    EditorWorld,
+    editor_world,
+    published_tool,
+    snapshot_payload,
+)
 
 # Not the uid range of tests/runs/test_backends.py: another pytest process may use that one.
 TEST_UID_BASE = 50000 + (os.getpid() % 1000) * 8
@@ -63,36 +66,18 @@ def run_folders(work: Path) -> list[str]:
 
 
 def published(author: User, source: str = ECHO_SOURCE, **content: Any) -> Tool:
-    """A published tool (catalog entry published, active version runs `source`) in a fresh
-    project `author` owns. Unlike tests.factories.runs.published_tool, which activates a
-    version but leaves the tool unpublished, so the runtime API cannot see it."""
-    return published_in(None, author, source, **content)
+    """A published tool in a fresh project `author` owns."""
+    return published_tool(author, source, **content)
 
 
 def published_in(project: Project | None, author: User, source: str, **content: Any) -> Tool:
     """A published tool of `project` (None: a fresh one) whose active version runs `source`."""
-    tool = make_publishable(make_tool(owner=author, project=project))
-    draft = tool_services.create_draft(
-        tool=tool, actor=author, content=tool_services.Content(source_code=source, **content)
-    )
-    tool.refresh_from_db()
-    tool_services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(draft.pk))
-    review = tool_services.submit_for_review(version=draft, actor=author)
-    admin = UserFactory(admin=True)
-    tool_services.publish_version(version=review, actor=admin)
-    tool.refresh_from_db()
-    return tool_services.publish_tool(tool=tool, actor=admin)
+    return published_tool(author, source, project=project, **content)
 
 
 def editor_world_in(project: Project, author: User, source: str = ECHO_SOURCE) -> EditorWorld:
     """A tool of `project` whose draft head `author` (a member) has locked."""
-    tool = make_tool(owner=author, project=project)
-    head = tool_services.create_draft(
-        tool=tool, actor=author, content=tool_services.Content(source_code=source)
-    )
-    tool.refresh_from_db()
-    state = tool_services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(head.pk))
-    return EditorWorld(tool=tool, head=head, author=author, lock_token=state.token)
+    return editor_world(author, source, project=project)
 
 
 def queue_production_run(

@@ -155,6 +155,18 @@ class NewRun:
     settings_context: str = ""
     snapshot_id: uuid.UUID | None = None
 
+    def row(self) -> dict[str, Any]:
+        """The run's columns this describes."""
+        return {
+            "tool": self.tool,
+            "version": self.version,
+            "snapshot_id": self.snapshot_id,
+            "context": self.context,
+            "requested_by": self.requested_by,
+            "session_context": self.session_context,
+            "settings_context": self.settings_context,
+        }
+
 
 def create_initial_run(*, new: NewRun, inputs: RunInputs) -> ToolRun:
     """Queue a first run (inside the caller's transaction); its files are spooled first."""
@@ -165,13 +177,7 @@ def create_initial_run(*, new: NewRun, inputs: RunInputs) -> ToolRun:
     manifest = _spool(run_id, inputs)
     run = ToolRun.objects.create(
         id=run_id,
-        tool=new.tool,
-        version=new.version,
-        snapshot_id=new.snapshot_id,
-        context=new.context,
-        requested_by=new.requested_by,
-        session_context=new.session_context,
-        settings_context=new.settings_context,
+        **new.row(),
         input_manifest={"files": manifest},
         input_values=inputs.values,
         store_session_files=inputs.has_files,
@@ -211,13 +217,7 @@ def create_action_run(
     values = validate_action_input(action, raw_input)
     reject_if_at_run_limit(new.requested_by)
     run = ToolRun.objects.create(
-        tool=new.tool,
-        version=new.version,
-        snapshot_id=new.snapshot_id,
-        context=new.context,
-        requested_by=new.requested_by,
-        session_context=new.session_context,
-        settings_context=new.settings_context,
+        **new.row(),
         action_id=action["action_id"],
         action_input=values,
         expected_state_rev=expected,

@@ -10,8 +10,7 @@ from apps.accounts.models import User
 from apps.runs import services as runs
 from apps.runs import session_files
 from apps.runs.exceptions import SessionNotFound
-from apps.runs.models import RunContext, ToolRun, ToolSession
-from apps.runs.services import NewRun
+from apps.runs.models import ToolRun, ToolSession
 from apps.runs.services.submission import reject_nul
 from apps.sandbox.exceptions import (
     SnapshotMismatch,
@@ -21,6 +20,7 @@ from apps.sandbox.services.common import (
     check_live,
     check_snapshot,
     locked_tool,
+    sandbox_run,
     snapshot_context,
     snapshot_of,
 )
@@ -56,21 +56,8 @@ def start_sandbox_action(
     session = runs.get_session(tool_id=tool.pk, user_id=actor.pk, context=context)
     if session is None:
         raise SessionNotFound()
-    settings_context = (
-        runs.sandbox_settings_context(snapshot.draft_head_id, snapshot.settings_schema)
-        if snapshot.settings_schema
-        else ""
-    )
     run = runs.create_action_run(
-        new=NewRun(
-            tool=tool,
-            version=version,
-            context=RunContext.SANDBOX,
-            requested_by=actor,
-            session_context=context,
-            settings_context=settings_context,
-            snapshot_id=snapshot.pk,
-        ),
+        new=sandbox_run(snapshot, version, actor),
         session=session,
         action_id=request.action_id,
         raw_input=request.input,

@@ -11,7 +11,9 @@ from apps.core.exceptions import ValidationFailed
 from apps.core.identifiers import parse_uuid
 from apps.locks import services as locks
 from apps.locks.exceptions import NotDraftHead
+from apps.runs import services as runs
 from apps.runs.models import RunContext, ToolRun
+from apps.runs.services import NewRun
 from apps.sandbox.exceptions import (
     SnapshotExpired,
     SnapshotMismatch,
@@ -101,3 +103,20 @@ def check_snapshot(snapshot: SandboxSnapshot, version: ToolVersion) -> None:
     check_live(snapshot)
     if snapshot.tool_id != version.tool_id or snapshot.draft_head_id != version.pk:
         raise SnapshotMismatch(details={"snapshot_draft_head_id": str(snapshot.draft_head_id)})
+
+
+def sandbox_run(snapshot: SandboxSnapshot, version: ToolVersion, actor: User) -> NewRun:
+    """A run of the snapshot's code: its session and files under `sandbox:<id>`, its settings
+    from the sandbox settings of the snapshot's head and settings schema."""
+    schema = snapshot.settings_schema
+    return NewRun(
+        tool=snapshot.tool,
+        version=version,
+        context=RunContext.SANDBOX,
+        requested_by=actor,
+        session_context=snapshot_context(snapshot.pk),
+        settings_context=runs.sandbox_settings_context(snapshot.draft_head_id, schema)
+        if schema
+        else "",
+        snapshot_id=snapshot.pk,
+    )

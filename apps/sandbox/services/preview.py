@@ -15,8 +15,8 @@ from apps.accounts.models import User
 from apps.core.exceptions import ValidationFailed
 from apps.runs import services as runs
 from apps.runs import session_files
-from apps.runs.models import RunContext, ToolRun
-from apps.runs.services import NewRun, SessionFilesMode
+from apps.runs.models import ToolRun
+from apps.runs.services import SessionFilesMode
 from apps.runs.services.submission import Upload, reject_nul
 from apps.sandbox.exceptions import (
     SnapshotTooLarge,
@@ -26,6 +26,7 @@ from apps.sandbox.services.common import (
     check_editor,
     field_error,
     locked_tool,
+    sandbox_run,
     snapshot_context,
 )
 from apps.tools.models import Tool, ToolVersion
@@ -133,23 +134,7 @@ def run_sandbox_preview(
         expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
         **content.__dict__,
     )
-    settings_context = (
-        runs.sandbox_settings_context(version.pk, content.settings_schema)
-        if content.settings_schema
-        else ""
-    )
-    run = runs.create_initial_run(
-        new=NewRun(
-            tool=tool,
-            version=version,
-            context=RunContext.SANDBOX,
-            requested_by=actor,
-            session_context=snapshot_context(snapshot.pk),
-            settings_context=settings_context,
-            snapshot_id=snapshot.pk,
-        ),
-        inputs=inputs,
-    )
+    run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     if previous is not None and previous.mode == SessionFilesMode.CLEAR:
         # Only once the run is stored for good: a refused request keeps the earlier files.
         cleared = previous.context

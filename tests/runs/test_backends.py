@@ -9,7 +9,6 @@ import tarfile
 import tempfile
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,25 +72,6 @@ def use_work_root(settings: Any, root: Path) -> Path:
     settings.SANDBOX_UID_BASE = TEST_UID_BASE
     settings.SANDBOX_UID_SLOTS = TEST_UID_SLOTS
     return root
-
-
-@pytest.fixture(scope="module")
-def sandbox_work_root() -> Iterator[Path]:
-    root = new_work_root()
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def work_root(settings: Any, sandbox_work_root: Path) -> Path:
-    return use_work_root(settings, sandbox_work_root)
-
-
-@pytest.fixture
-def bwrap(work_root: Path) -> BwrapRunner:
-    runner = BwrapRunner()
-    runner.check_available()
-    return runner
 
 
 @pytest.fixture(params=["bwrap", "docker"])

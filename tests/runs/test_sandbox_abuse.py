@@ -6,13 +6,10 @@ keep the whole file to a few seconds per case on two cores.
 
 import errno
 import os
-import shutil
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,31 +20,10 @@ from tests.runs.test_backends import (
     TEST_UID_SLOTS,
     TOOL_ENV,
     make_workdir,
-    new_work_root,
     run_tool,
-    use_work_root,
 )
 
 ABUSE_LIMITS = replace(SMALL_LIMITS, timeout_s=3.0, memory_bytes=512 << 20)
-
-
-@pytest.fixture(scope="module")
-def abuse_work_root() -> Iterator[Path]:
-    root = new_work_root()
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def work_root(settings: Any, abuse_work_root: Path) -> Path:
-    return use_work_root(settings, abuse_work_root)
-
-
-@pytest.fixture
-def bwrap(work_root: Path) -> BwrapRunner:
-    runner = BwrapRunner()
-    runner.check_available()
-    return runner
 
 
 def _slot_uid_processes() -> list[str]:

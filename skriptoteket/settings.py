@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "apps.tools",
     "apps.runs",
     "apps.sandbox",
+    "apps.sandbox_projects",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------
@@ -174,6 +175,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8_000_000)
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 PROJECT_DELETION_GRACE_DAYS = env_int("PROJECT_DELETION_GRACE_DAYS", 7)
+# Sandbox projects: how deep they may nest (a top-level project is depth 0).
+SANDBOX_PROJECT_MAX_DEPTH = env_int("SANDBOX_PROJECT_MAX_DEPTH", 3)
 # Draft locks: lifetime without a heartbeat (the editor refreshes every 60 s).
 DRAFT_LOCK_TTL_SECONDS = env_int("DRAFT_LOCK_TTL_SECONDS", 600)
 # Collections data API (/collections/): body, bulk and stream limits.
@@ -321,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-sandbox-snapshots": {
         "task": "apps.sandbox.tasks.expire_sandbox_snapshots_task",
         "schedule": 3600.0,
+    },
+    "sync-sandbox-collections": {
+        "task": "apps.sandbox_projects.tasks.sync_all_sandbox_collections_task",
+        "schedule": 300.0,
     },
     "purge-scheduled-projects": {
         "task": "apps.projects.tasks.purge_scheduled_projects_task",

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.tools.api.urls")),
     path("", include("apps.runs.api.urls")),
     path("", include("apps.sandbox.api.urls")),
+    path("", include("apps.sandbox_projects.api.urls")),
     path("", include("apps.kvcollections.api.urls")),
 ]
 

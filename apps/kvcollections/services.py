@@ -20,6 +20,7 @@ from apps.core.models import validate_model
 from apps.kvcollections.exceptions import CollectionExists, DuplicateKey
 from apps.kvcollections.models import Collection
 from apps.kvcollections.queries import ITEMS, ItemFilter
+from apps.kvcollections.signals import collection_created
 from apps.projects.models import Project
 
 log = structlog.get_logger(__name__)
@@ -89,7 +90,32 @@ def create_collection(*, project: Project, name: str) -> Collection:
         project_id=str(project.pk),
         name=name,
     )
+    collection_created.send(sender=Collection, collection=collection)
     return collection
+
+
+_NAMESAKES_SQL = f"""
+INSERT INTO {COLLECTIONS} (id, project_id, name, byte_size, item_count, max_value_bytes,
+                           created_at, updated_at)
+SELECT gen_random_uuid(), %s, name, 0, 0, 0, statement_timestamp(), statement_timestamp()
+FROM unnest(%s::text[]) AS names(name)
+ON CONFLICT (project_id, name) DO NOTHING
+RETURNING name
+"""  # noqa: S608 - table name from model metadata; values are parameters
+
+
+def create_empty_collections(*, project_id: Any, names: list[str]) -> list[str]:
+    """Create an empty collection for each name the project lacks; return the names created.
+    One statement, safe when run twice at once: a name that exists (or appears meanwhile) is
+    skipped, never an error. The names come from existing collections, so they are valid."""
+    if not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_NAMESAKES_SQL, [project_id, sorted(set(names))])
+        created = sorted(row[0] for row in cursor.fetchall())
+    if created:
+        log.info("collection.namesakes_created", project_id=str(project_id), names=created)
+    return created
 
 
 @transaction.atomic

@@ -37,3 +37,13 @@ class AlreadyMember(Conflict):
 class UnknownUser(ValidationFailed):
     code = "UNKNOWN_USER"
     default_message = "No active user has this email address."
+
+
+class SandboxNameTaken(Conflict):
+    code = "SANDBOX_NAME_TAKEN"
+    default_message = "The parent project already has a sandbox with this name."
+
+
+class SandboxTooDeep(ValidationFailed):
+    code = "SANDBOX_TOO_DEEP"
+    default_message = "Sandboxes cannot be nested this deep."

@@ -79,6 +79,12 @@ class Project(TimeStampedModel):
             models.CheckConstraint(
                 condition=~models.Q(parent=models.F("id")), name="projects_not_own_parent"
             ),
+            # A sandbox's name is unique among the live sandboxes of its parent.
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=models.Q(parent__isnull=False, deletion_scheduled_at__isnull=True),
+                name="projects_sandbox_name_unique_in_parent",
+            ),
         ]
         indexes: ClassVar = [
             # Used by purge_scheduled_projects.

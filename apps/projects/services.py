@@ -1,8 +1,9 @@
+import uuid
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 
 from apps.accounts.models import Role, User
@@ -14,6 +15,8 @@ from apps.projects.exceptions import (
     LastOwner,
     MemberNotFound,
     OwnerRequired,
+    SandboxNameTaken,
+    SandboxTooDeep,
     UnknownUser,
 )
 from apps.projects.models import Project, ProjectMembership, ProjectRole
@@ -69,7 +72,9 @@ def update_project(
 def schedule_project_deletion(*, project: Project, actor: User) -> Project:
     """Hide the project at once and purge it after the grace period (restorable until then)."""
     grace = timedelta(days=settings.PROJECT_DELETION_GRACE_DAYS)
-    Project.objects.filter(pk=project.pk, deletion_scheduled_at__isnull=True).update(
+    # Its sandboxes go with it, with the same time, so a restore brings back exactly those.
+    tree = [project.pk, *descendant_ids(project.pk)]
+    Project.objects.filter(pk__in=tree, deletion_scheduled_at__isnull=True).update(
         deletion_scheduled_at=Now() + grace
     )
     project.refresh_from_db(fields=["deletion_scheduled_at"])
@@ -84,7 +89,11 @@ def schedule_project_deletion(*, project: Project, actor: User) -> Project:
 
 @transaction.atomic
 def restore_project(*, project: Project, actor: User) -> Project:
-    Project.objects.filter(pk=project.pk).update(deletion_scheduled_at=None)
+    scheduled = project.deletion_scheduled_at
+    tree = [project.pk, *descendant_ids(project.pk)]
+    Project.objects.filter(pk__in=tree, deletion_scheduled_at=scheduled).update(
+        deletion_scheduled_at=None
+    )
     project.deletion_scheduled_at = None
     log.info("project.restored", project_id=str(project.pk), user_id=actor.pk)
     return project
@@ -182,3 +191,77 @@ def _ensure_another_owner(project: Project) -> None:
     owners = access.memberships_of(project).filter(permission__codename=ProjectRole.OWNER.codename)
     if owners.count() < 2:
         raise LastOwner()
+
+
+# Sandbox projects (what they copy from other apps is done by apps.sandbox_projects)
+
+PROJECTS = Project._meta.db_table
+
+_DEPTH_SQL = f"""
+WITH RECURSIVE chain(id, parent_id, depth) AS (
+    SELECT id, parent_id, 0 FROM {PROJECTS} WHERE id = %s
+    UNION ALL
+    SELECT p.id, p.parent_id, c.depth + 1 FROM {PROJECTS} p JOIN chain c ON p.id = c.parent_id
+)
+SELECT max(depth) FROM chain
+"""  # noqa: S608 - table name from model metadata
+
+_DESCENDANTS_SQL = f"""
+WITH RECURSIVE tree(id) AS (
+    SELECT id FROM {PROJECTS} WHERE parent_id = %s
+    UNION ALL
+    SELECT p.id FROM {PROJECTS} p JOIN tree t ON p.parent_id = t.id
+)
+SELECT id FROM tree
+"""  # noqa: S608 - table name from model metadata
+
+
+def depth_of(project_id: uuid.UUID) -> int:
+    """0 for a top-level project, 1 for its sandbox, 2 for a sandbox of that, ..."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DEPTH_SQL, [project_id])
+        return int(cursor.fetchone()[0])
+
+
+def descendant_ids(project_id: uuid.UUID) -> list[uuid.UUID]:
+    with connection.cursor() as cursor:
+        cursor.execute(_DESCENDANTS_SQL, [project_id])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def create_sandbox_project(
+    *, parent: Project, actor: User, name: str, colour: str | None = None
+) -> Project:
+    """The sandbox project row and its members, in the caller's transaction: the actor becomes
+    owner, the parent's owners become admins, every other member keeps their role.
+
+    :raises ValidationFailed, SandboxTooDeep, SandboxNameTaken:
+    """
+    if depth_of(parent.pk) + 1 > settings.SANDBOX_PROJECT_MAX_DEPTH:
+        raise SandboxTooDeep(details={"max_depth": settings.SANDBOX_PROJECT_MAX_DEPTH})
+    sandbox = Project(
+        name=name,
+        description=parent.description,
+        parent=parent,
+        colour=colour or parent.colour,
+        created_by=actor,
+    )
+    validate_model(sandbox)
+    try:
+        with transaction.atomic():
+            sandbox.save()
+    except IntegrityError:
+        raise SandboxNameTaken(details={"name": name}) from None
+    for membership in access.memberships_of(parent):
+        if membership.user_id == actor.pk:
+            continue
+        role = ProjectRole.ADMIN if membership.role == ProjectRole.OWNER else membership.role
+        access.assign_role(user=membership.user, project=sandbox, role=role)
+    access.assign_role(user=actor, project=sandbox, role=ProjectRole.OWNER)
+    log.info(
+        "project.sandbox_created",
+        project_id=str(sandbox.pk),
+        parent_id=str(parent.pk),
+        user_id=actor.pk,
+    )
+    return sandbox

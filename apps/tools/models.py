@@ -52,6 +52,11 @@ class Tool(TimeStampedModel):
     draft_head = models.ForeignKey(
         "ToolVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # In a sandbox project: the tool of the parent this one was copied from (merges write back
+    # to it). Null for tools created in the project itself.
+    origin = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
     professions = models.ManyToManyField(Profession, blank=True, related_name="tools")
     categories = models.ManyToManyField(Category, blank=True, related_name="tools")
 

@@ -57,7 +57,7 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
-def _new_version(tool: Tool, *, state: str, content: dict[str, Any], **extra: Any) -> ToolVersion:
+def new_version(tool: Tool, *, state: str, content: dict[str, Any], **extra: Any) -> ToolVersion:
     number = (tool.versions.aggregate(top=Max("version_number"))["top"] or 0) + 1
     return ToolVersion.objects.create(
         tool=tool,
@@ -69,7 +69,7 @@ def _new_version(tool: Tool, *, state: str, content: dict[str, Any], **extra: An
     )
 
 
-def _set_head(tool: Tool, new_head: ToolVersion | None, *, actor: User) -> None:
+def set_head(tool: Tool, new_head: ToolVersion | None, *, actor: User) -> None:
     """Supersede the old head, point the tool at `new_head`, move the lock with it."""
     old = tool.draft_head
     if (
@@ -107,7 +107,7 @@ def create_draft(
         )
     if derived_from is not None and derived_from.tool_id != tool.pk:
         raise Conflict("derived_from_version_id belongs to another tool.")
-    version = _new_version(
+    version = new_version(
         tool,
         state=VersionState.DRAFT,
         content=_merged(derived_from, content),
@@ -115,7 +115,7 @@ def create_draft(
         created_by=actor,
         change_summary=change_summary.strip(),
     )
-    _set_head(tool, version, actor=actor)
+    set_head(tool, version, actor=actor)
     log.info(
         "tool.draft_created", tool_id=str(tool.pk), version_id=str(version.pk), user_id=actor.pk
     )
@@ -152,7 +152,7 @@ def save_draft(
     merged = _merged(version, content)
     if content_hash(merged) == version.content_hash:
         return version
-    saved = _new_version(
+    saved = new_version(
         tool,
         state=VersionState.DRAFT,
         content=merged,
@@ -160,7 +160,7 @@ def save_draft(
         created_by=actor,
         change_summary=change_summary.strip(),
     )
-    _set_head(tool, saved, actor=actor)
+    set_head(tool, saved, actor=actor)
     log.info("tool.draft_saved", tool_id=str(tool.pk), version_id=str(saved.pk), user_id=actor.pk)
     return saved
 
@@ -200,15 +200,15 @@ def request_changes(*, version: ToolVersion, actor: User, message: str = "") -> 
     ToolVersion.objects.filter(pk=version.pk).update(
         state=VersionState.ARCHIVED, reviewed_by=actor, reviewed_at=timezone.now()
     )
-    draft = _new_version(
+    draft = new_version(
         tool,
         state=VersionState.DRAFT,
-        content=_content_of(version),
+        content=content_of(version),
         derived_from=version,
         created_by=version.created_by,
         change_summary=message.strip(),
     )
-    _set_head(tool, draft, actor=actor)
+    set_head(tool, draft, actor=actor)
     return draft
 
 
@@ -244,10 +244,10 @@ def _activate(tool: Tool, source: ToolVersion, *, actor: User, summary: str) -> 
     ToolVersion.objects.filter(tool=tool, state=VersionState.ACTIVE).update(
         state=VersionState.ARCHIVED
     )
-    active = _new_version(
+    active = new_version(
         tool,
         state=VersionState.ACTIVE,
-        content=_content_of(source),
+        content=content_of(source),
         derived_from=source,
         created_by=actor,
         change_summary=summary,
@@ -262,7 +262,7 @@ def _activate(tool: Tool, source: ToolVersion, *, actor: User, summary: str) -> 
     return active
 
 
-def _content_of(version: ToolVersion) -> dict[str, Any]:
+def content_of(version: ToolVersion) -> dict[str, Any]:
     return {f.name: getattr(version, f.name) for f in fields(Content)}
 
 

@@ -38,9 +38,8 @@ def test_provision_then_merge_back_is_additive(alice, project, api_client_for):
         expected_parent_version_id=copy.draft_head_id,
         content=tools.Content(source_code="def run_tool(i, o):\n    return 'changed'\n"),
     )
-    plan = client.post(
-        f"/api/v1/projects/{sandbox_id}/merge", {"dry_run": True}, format="json"
-    ).json()
+    merge_url = f"/api/v1/projects/{sandbox_id}/merge"
+    plan = client.post(merge_url, {"dry_run": True}, format="json").json()
     assert plan["collections_to_add"] == ["scores"]
     assert [t["action"] for t in plan["tools_to_propose"]] == ["update"]
 

@@ -23,4 +23,8 @@ def sync_on_collection_created(sender: Any, **kwargs: Any) -> None:
     """Receiver of kvcollections' `collection_created`: start the sync once the collection is
     committed (a rolled-back creation starts nothing)."""
     project_id = str(kwargs["collection"].project_id)
-    transaction.on_commit(lambda: sync_collections_to_descendants_task.delay(project_id))
+    # robust: a broker that is down must not fail the request that created the collection;
+    # the beat job repeats the sync.
+    transaction.on_commit(
+        lambda: sync_collections_to_descendants_task.delay(project_id), robust=True
+    )

@@ -61,20 +61,26 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert snapshot() == first
     assert len(first["users"]) == 4
     assert {role for _, role, *_ in first["users"]} == {"user", "contributor", "admin", "superuser"}
-    assert len(first["projects"]) == 2
-    assert len(first["memberships"]) == 5
-    assert [name for name, *_ in first["collections"]] == ["books", "classes", "runs-log"]
+    assert len(first["projects"]) == 3  # two demo projects and a sandbox of the first
+    assert len(first["memberships"]) == 8
+    # The sandbox has an empty namesake of each.
+    assert [name for name, *_ in first["collections"]] == [
+        "books", "books", "classes", "classes", "runs-log", "runs-log"
+    ]  # fmt: skip
     assert len(first["items"]) == 10
-    assert [slug for slug, *_ in first["tools"]] == DEMO_SLUGS
-    # Per tool: v1 reviewed then archived, v2 its ACTIVE copy, v3 the draft head.
+    # Each demo tool and its copy in the sandbox.
+    assert [slug for slug, *_ in first["tools"]] == sorted(DEMO_SLUGS * 2)
+    # Per tool: v1 reviewed then archived, v2 its ACTIVE copy, v3 the draft head; the sandbox
+    # copy has one draft (its head).
     assert [
         (number, state) for slug, number, state, _ in first["versions"] if slug == DEMO_SLUGS[0]
     ] == [
         (1, "archived"),
+        (1, "draft"),
         (2, "active"),
         (3, "draft"),
     ]
-    assert len(first["versions"]) == 3 * len(DEMO_SLUGS)
+    assert len(first["versions"]) == 4 * len(DEMO_SLUGS)
     assert "password: " in out.getvalue()
     for slug in DEMO_SLUGS:
         assert f"  tool         {slug} (Reading lists)" in out.getvalue()
@@ -84,7 +90,8 @@ def test_seed_demo_twice_leaves_the_same_data():
 def test_seed_demo_tools_are_published_with_an_active_version_and_a_draft_head():
     call_command("seed_demo", stdout=StringIO())
     contributor = User.objects.get(email="contributor@demo.skriptoteket.test")
-    for tool in Tool.objects.select_related("active_version", "draft_head", "project"):
+    published = Tool.objects.filter(project__parent__isnull=True)
+    for tool in published.select_related("active_version", "draft_head", "project"):
         assert tool.project.name == "Reading lists"
         assert tool.is_published
         assert tool.owner == contributor
@@ -99,10 +106,10 @@ def test_seed_demo_tools_are_published_with_an_active_version_and_a_draft_head()
             "contributor@demo.skriptoteket.test",
             "admin@demo.skriptoteket.test",
         }
-    next_actions = Tool.objects.get(slug="demo-next-actions").active_version
+    next_actions = published.get(slug="demo-next-actions").active_version
     assert next_actions is not None
     assert next_actions.input_schema[0]["name"] == "files"
-    settings_tool = Tool.objects.get(slug="demo-settings-test").active_version
+    settings_tool = published.get(slug="demo-settings-test").active_version
     assert settings_tool is not None
     assert settings_tool.settings_schema[0]["name"] == "theme_color"
 
@@ -116,3 +123,17 @@ def test_seed_demo_restores_demo_roles_that_were_changed():
     ProjectMembership.objects.filter(user=contributor).delete()
     call_command("seed_demo", stdout=StringIO())
     assert snapshot() == first
+
+
+def test_seed_demo_provisions_a_sandbox_of_the_first_project():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    sandbox = Project.objects.get(name="Reading lists (staging)")
+    assert sandbox.parent is not None and sandbox.parent.name == "Reading lists"
+    copies = Tool.objects.filter(project=sandbox)
+    assert sorted(copies.values_list("slug", flat=True)) == DEMO_SLUGS
+    assert all(copy.origin is not None and not copy.is_published for copy in copies)
+    namesakes = Collection.objects.filter(project=sandbox)
+    assert sorted(namesakes.values_list("name", flat=True)) == ["books", "classes", "runs-log"]
+    assert {c.item_count for c in namesakes} == {0}
+    assert "  sandbox      Reading lists (staging) (sandbox of Reading lists)" in out.getvalue()

@@ -264,4 +264,6 @@ TASK_FOR_CONTEXT: dict[str, str] = {
 
 def _enqueue_on_commit(run: ToolRun) -> None:
     run_id, context = run.pk, run.context
-    transaction.on_commit(lambda: enqueue(run_id, context))
+    # robust: with the broker down the run stays queued (stored) and the reaper sends it later,
+    # instead of the request failing after its transaction committed.
+    transaction.on_commit(lambda: enqueue(run_id, context), robust=True)

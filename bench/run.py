@@ -17,6 +17,7 @@ from bench import (
     harness,
     lock_heartbeat,
     project_get,
+    sandbox_projects,
     sandbox_runs,
 )
 
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     collections_deep_page.NAME: collections_deep_page.run,
     lock_heartbeat.NAME: lock_heartbeat.run,
     sandbox_runs.NAME: sandbox_runs.run,
+    sandbox_projects.NAME: sandbox_projects.run,
 }
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("projects/", include("apps.projects.urls")),
     path("", include("apps.kvcollections.urls")),
+    path("", include("apps.sandbox_projects.urls")),
     path("api/v1/", include(api_v1)),
     path("", include("apps.kvcollections.api.data_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +11,7 @@ from apps.accounts.models import Role
 from apps.core.web import domain_errors_to_messages
 from apps.projects import access, services
 from apps.projects.forms import MemberAddForm, MemberRoleForm, ProjectForm
-from apps.projects.models import ProjectRole
+from apps.projects.models import Project, ProjectRole
 
 
 @login_required
@@ -57,8 +59,28 @@ def project_detail(request: HttpRequest, project_id: str) -> HttpResponse:
         "form": form,
         "member_form": MemberAddForm(),
         "roles": ProjectRole.choices,
+        **_sandbox_context(request, project),
     }
     return render(request, "projects/project_detail.html", context)
+
+
+def _sandbox_context(request: HttpRequest, project: Project) -> dict[str, Any]:
+    """The project's live sandboxes and, for a sandbox, its parent. Sandbox pages and forms
+    belong to apps.sandbox_projects (a higher layer); the template reaches them by URL name."""
+    sandboxes = (
+        Project.objects.live()
+        .filter(parent=project)
+        .select_related("created_by")
+        .order_by("created_at", "id")
+    )
+    # Every sandbox is listed (its name is taken in this project); only members get a link.
+    mine = access.projects_visible_to(request.user).filter(parent=project)
+    return {
+        "sandboxes": list(sandboxes),
+        "my_sandbox_ids": set(mine.values_list("pk", flat=True)),
+        "parent": project.parent,
+        "can_create_sandbox": project.caller_role.rank >= ProjectRole.EDITOR.rank,
+    }
 
 
 @login_required

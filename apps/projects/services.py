@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 
 from apps.accounts.models import Role, User
+from apps.core.exceptions import Conflict
 from apps.core.models import validate_model
 from apps.projects import access
 from apps.projects.exceptions import (
@@ -89,14 +90,34 @@ def schedule_project_deletion(*, project: Project, actor: User) -> Project:
 
 @transaction.atomic
 def restore_project(*, project: Project, actor: User) -> Project:
+    """Cancel the scheduled deletion of the project and of the sandboxes scheduled with it.
+
+    :raises Conflict: PARENT_SCHEDULED_FOR_DELETION - the purge of the parent would take the
+        restored sandbox along, so the parent is restored first
+    :raises SandboxNameTaken: a live sandbox of the same parent took the name meanwhile
+    """
+    if project.parent_id is not None and _is_scheduled(project.parent_id):
+        raise Conflict(
+            "The parent project is scheduled for deletion; restore it first.",
+            code="PARENT_SCHEDULED_FOR_DELETION",
+        )
     scheduled = project.deletion_scheduled_at
     tree = [project.pk, *descendant_ids(project.pk)]
-    Project.objects.filter(pk__in=tree, deletion_scheduled_at=scheduled).update(
-        deletion_scheduled_at=None
-    )
+    try:
+        with transaction.atomic():
+            Project.objects.filter(pk__in=tree, deletion_scheduled_at=scheduled).update(
+                deletion_scheduled_at=None
+            )
+    except IntegrityError:
+        # The name was freed by the schedule and given to a new sandbox since.
+        raise SandboxNameTaken(details={"name": project.name}) from None
     project.deletion_scheduled_at = None
     log.info("project.restored", project_id=str(project.pk), user_id=actor.pk)
     return project
+
+
+def _is_scheduled(project_id: uuid.UUID) -> bool:
+    return Project.objects.filter(pk=project_id, deletion_scheduled_at__isnull=False).exists()
 
 
 def purge_scheduled_projects() -> int:

@@ -20,7 +20,8 @@ from apps.projects import services as projects
 from apps.projects.models import Project
 from apps.sandbox_projects.exceptions import InvalidMergeTarget, NotASandbox
 from apps.sandbox_projects.models import MergeRecord
-from apps.tools.models import Tool
+from apps.sandbox_projects.signals import collections_merged
+from apps.tools.models import Tool, ToolVersion
 from apps.tools.services import sandboxes as tool_copies
 from apps.tools.services.versions import content_hash, content_of
 
@@ -166,11 +167,16 @@ def _tool_changes(source: Project, target: Project, actor: User) -> list[ToolCha
     by_id = {tool.pk: tool for tool in target_tools}
     # A sibling target may hold its own copy of the same origin: that copy is the match.
     by_origin = {tool.origin_id: tool for tool in target_tools if tool.origin_id}
+    merged_as = _tools_created_by_earlier_merges(source, target, by_id)
     changes = []
     for tool in Tool.objects.filter(project=source).order_by("title", "pk"):
+        mine = tool_copies.latest_version(tool)
+        if mine is None:
+            continue  # no content: nothing to propose
         origin = tool.origin_id
         match = (by_id.get(origin) or by_origin.get(origin)) if origin else None
-        if match is not None and not _differs(tool, match):
+        match = match or merged_as.get(tool.pk)
+        if match is not None and not _differs(mine, match):
             continue
         holder = tool_copies.lock_held_by_other(match, actor) if match else None
         changes.append(
@@ -181,11 +187,24 @@ def _tool_changes(source: Project, target: Project, actor: User) -> list[ToolCha
     return changes
 
 
-def _differs(tool: Tool, target_tool: Tool) -> bool:
-    mine = tool_copies.latest_version(tool)
+def _tools_created_by_earlier_merges(
+    source: Project, target: Project, target_tools: dict[uuid.UUID, Tool]
+) -> dict[uuid.UUID, Tool]:
+    """Sandbox tool -> the target tool an earlier merge created for it (still in the target).
+    A tool made in the sandbox has no origin, so without this every merge would create it
+    again in the target."""
+    created: dict[uuid.UUID, Tool] = {}
+    records = MergeRecord.objects.filter(source=source, target=target).order_by("created_at")
+    for proposed in records.values_list("tools_proposed", flat=True):
+        for entry in proposed:
+            target_tool = target_tools.get(uuid.UUID(entry["target_tool_id"]))
+            if entry.get("created") and target_tool is not None:
+                created[uuid.UUID(entry["source_tool_id"])] = target_tool
+    return created
+
+
+def _differs(mine: ToolVersion, target_tool: Tool) -> bool:
     theirs = tool_copies.latest_version(target_tool)
-    if mine is None:
-        return False
     return theirs is None or content_hash(content_of(mine)) != content_hash(content_of(theirs))
 
 
@@ -216,6 +235,8 @@ def merge_sandbox(
     wanted = None if tools_selected is None else [str(tool_id) for tool_id in tools_selected]
     picked = _selected(list(changes), wanted, "tools")
     created = collections.create_empty_collections(project_id=target.pk, names=names)
+    if created:
+        collections_merged.send(sender=MergeRecord, project_id=target.pk)
     written = tool_copies.propose_drafts(
         proposals=[
             tool_copies.Proposal(source=changes[key].source, target_tool=changes[key].target_tool)

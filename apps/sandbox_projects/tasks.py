@@ -22,7 +22,15 @@ def sync_all_sandbox_collections_task(**kwargs: object) -> int:
 def sync_on_collection_created(sender: Any, **kwargs: Any) -> None:
     """Receiver of kvcollections' `collection_created`: start the sync once the collection is
     committed (a rolled-back creation starts nothing)."""
-    project_id = str(kwargs["collection"].project_id)
+    _sync_after_commit(str(kwargs["collection"].project_id))
+
+
+def sync_on_collections_merged(sender: Any, **kwargs: Any) -> None:
+    """Receiver of `collections_merged`: the merge target's sandboxes get the new names too."""
+    _sync_after_commit(str(kwargs["project_id"]))
+
+
+def _sync_after_commit(project_id: str) -> None:
     # robust: a broker that is down must not fail the request that created the collection;
     # the beat job repeats the sync.
     transaction.on_commit(

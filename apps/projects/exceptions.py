@@ -47,3 +47,8 @@ class SandboxNameTaken(Conflict):
 class SandboxTooDeep(ValidationFailed):
     code = "SANDBOX_TOO_DEEP"
     default_message = "Sandboxes cannot be nested this deep."
+
+
+class ParentScheduledForDeletion(Conflict):
+    code = "PARENT_SCHEDULED_FOR_DELETION"
+    default_message = "The parent project is scheduled for deletion; restore it first."

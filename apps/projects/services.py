@@ -7,7 +7,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 
 from apps.accounts.models import Role, User
-from apps.core.exceptions import Conflict
 from apps.core.models import validate_model
 from apps.projects import access
 from apps.projects.exceptions import (
@@ -16,6 +15,7 @@ from apps.projects.exceptions import (
     LastOwner,
     MemberNotFound,
     OwnerRequired,
+    ParentScheduledForDeletion,
     SandboxNameTaken,
     SandboxTooDeep,
     UnknownUser,
@@ -92,15 +92,12 @@ def schedule_project_deletion(*, project: Project, actor: User) -> Project:
 def restore_project(*, project: Project, actor: User) -> Project:
     """Cancel the scheduled deletion of the project and of the sandboxes scheduled with it.
 
-    :raises Conflict: PARENT_SCHEDULED_FOR_DELETION - the purge of the parent would take the
-        restored sandbox along, so the parent is restored first
+    :raises ParentScheduledForDeletion: the purge of the parent would take the restored
+        sandbox along, so the parent is restored first
     :raises SandboxNameTaken: a live sandbox of the same parent took the name meanwhile
     """
     if project.parent_id is not None and _is_scheduled(project.parent_id):
-        raise Conflict(
-            "The parent project is scheduled for deletion; restore it first.",
-            code="PARENT_SCHEDULED_FOR_DELETION",
-        )
+        raise ParentScheduledForDeletion()
     scheduled = project.deletion_scheduled_at
     tree = [project.pk, *descendant_ids(project.pk)]
     try:

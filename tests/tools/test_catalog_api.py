@@ -65,6 +65,15 @@ def test_taxonomy_round_trip_and_unknown_ids(tool, admin, api_client_for):
     assert unknown.status_code == 422
 
 
+@pytest.mark.parametrize("bad", [["x"], [None], [True, 1]])
+def test_a_bad_list_item_is_a_422_naming_its_position(tool, admin, api_client_for, bad):
+    body = {"profession_ids": bad, "category_ids": []}
+    response = api_client_for(admin).patch(url(tool, "taxonomy"), body, format="json")
+    assert response.status_code == 422
+    fields = response.json()["error"]["details"]["fields"]
+    assert "0" in fields["profession_ids"]
+
+
 def test_maintainers_are_listed_added_and_removed_with_audit(tool, owner, admin, api_client_for):
     helper = UserFactory(contributor=True, email="helper@example.com")
     client = api_client_for(admin)

@@ -103,7 +103,8 @@ def _describe_drf(exc: drf.APIException) -> ApiError:
 def _as_field_map(detail: Any) -> Any:
     """Validation details as {"field": ["message", ...]}, others under "non_field_errors"."""
     if isinstance(detail, dict):
-        return {key: _as_field_map(value) for key, value in detail.items()}
+        # List items' errors are keyed by their position (an int); JSON keys are strings.
+        return {str(key): _as_field_map(value) for key, value in detail.items()}
     if isinstance(detail, list):
         if all(isinstance(item, str) for item in detail):
             return [str(item) for item in detail]

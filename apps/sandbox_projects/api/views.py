@@ -26,26 +26,14 @@ class SandboxCreateSerializer(serializers.Serializer[None]):
     colour = StrictRegexField(COLOUR_PATTERN, required=False, default=None)
 
 
-class _ListField(serializers.ListField):
-    """DRF keys the errors of list items by their integer position; the JSON renderer accepts
-    string keys only (an integer key was a 500), so the positions become strings here."""
-
-    def run_child_validation(self, data: list[Any]) -> list[Any]:
-        try:
-            return super().run_child_validation(data)  # type: ignore[no-any-return]
-        except serializers.ValidationError as exc:
-            detail = exc.detail
-            if isinstance(detail, dict):
-                detail = {str(key): value for key, value in detail.items()}
-            raise serializers.ValidationError(detail) from None
-
-
 class MergeSerializer(serializers.Serializer[None]):
     target_project_id = serializers.UUIDField(required=False, default=None, allow_null=True)
-    collections = _ListField(
+    collections = serializers.ListField(
         child=StrictCharField(max_length=255), required=False, default=None, allow_null=True
     )
-    tools = _ListField(child=serializers.UUIDField(), required=False, default=None, allow_null=True)
+    tools = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=None, allow_null=True
+    )
     dry_run = serializers.BooleanField(required=False, default=False)
 
 

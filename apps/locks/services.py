@@ -80,6 +80,17 @@ def live_lock(*, tool_id: uuid.UUID) -> LockState | None:
     return state if state is not None and state.live else None
 
 
+def live_locks(*, tool_ids: list[uuid.UUID]) -> dict[uuid.UUID, LockState]:
+    """The live locks among these tools (database clock), by tool id; one read, no row locks."""
+    if not tool_ids:
+        return {}
+    sql = _STATE_SQL.replace(" FOR UPDATE", "").replace("tool_id = %s", "tool_id = ANY(%s)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(tool_ids)])
+        states = [LockState(*row) for row in cursor.fetchall()]
+    return {state.tool_id: state for state in states if state.live}
+
+
 def lock_state(*, tool_id: uuid.UUID) -> LockState | None:
     """The lock row, locked FOR UPDATE, with `live` decided by the database clock."""
     with connection.cursor() as cursor:

@@ -21,9 +21,8 @@ from apps.projects.models import Project
 from apps.sandbox_projects.exceptions import InvalidMergeTarget, NotASandbox
 from apps.sandbox_projects.models import MergeRecord
 from apps.sandbox_projects.signals import collections_merged
-from apps.tools.models import Tool, ToolVersion
+from apps.tools.models import Tool
 from apps.tools.services import sandboxes as tool_copies
-from apps.tools.services.versions import content_hash, content_of
 
 log = structlog.get_logger(__name__)
 
@@ -168,17 +167,23 @@ def _tool_changes(source: Project, target: Project, actor: User) -> list[ToolCha
     # A sibling target may hold its own copy of the same origin: that copy is the match.
     by_origin = {tool.origin_id: tool for tool in target_tools if tool.origin_id}
     merged_as = _tools_created_by_earlier_merges(source, target, by_id)
+    sandbox_tools = list(Tool.objects.filter(project=source).order_by("title", "pk"))
+    # Bulk reads: a project with hundreds of tools plans in a handful of queries.
+    mine = tool_copies.latest_versions(sandbox_tools)
+    theirs = tool_copies.latest_versions(target_tools)
+    held = tool_copies.locks_held_by_others(target_tools, actor)
     changes = []
-    for tool in Tool.objects.filter(project=source).order_by("title", "pk"):
-        mine = tool_copies.latest_version(tool)
-        if mine is None:
+    for tool in sandbox_tools:
+        if tool.pk not in mine:
             continue  # no content: nothing to propose
         origin = tool.origin_id
         match = (by_id.get(origin) or by_origin.get(origin)) if origin else None
         match = match or merged_as.get(tool.pk)
-        if match is not None and not _differs(mine, match):
+        # content_hash covers all five content fields: equal hashes mean equal content.
+        current = theirs.get(match.pk) if match else None
+        if current is not None and current.content_hash == mine[tool.pk].content_hash:
             continue
-        holder = tool_copies.lock_held_by_other(match, actor) if match else None
+        holder = held.get(match.pk) if match else None
         changes.append(
             ToolChange(
                 source=tool, target_tool=match, lock_holder_id=holder.holder_id if holder else None
@@ -201,11 +206,6 @@ def _tools_created_by_earlier_merges(
             if entry.get("created") and target_tool is not None:
                 created[uuid.UUID(entry["source_tool_id"])] = target_tool
     return created
-
-
-def _differs(mine: ToolVersion, target_tool: Tool) -> bool:
-    theirs = tool_copies.latest_version(target_tool)
-    return theirs is None or content_hash(content_of(mine)) != content_hash(content_of(theirs))
 
 
 _MERGE_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('sandbox-merge'), hashtext(%s))"

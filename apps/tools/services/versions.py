@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 from apps.core.exceptions import Conflict, ValidationFailed
 from apps.locks import services as locks
+from apps.locks.models import DraftLock
 from apps.tools.exceptions import DraftHeadMoved, SuperuserRequired, WrongVersionState
 from apps.tools.models import Tool, ToolVersion, VersionState
 from apps.tools.schemas import canonical_json, normalize_input_schema, normalize_settings_schema
@@ -83,6 +84,57 @@ def set_head(tool: Tool, new_head: ToolVersion | None, *, actor: User) -> None:
     draft_head_changed.send(sender=Tool, tool=tool, old_head=old, new_head=new_head)
     if new_head is not None:
         locks.move(tool_id=tool.pk, new_head_id=new_head.pk, actor_id=actor.pk)
+
+
+def set_heads(changes: list[tuple[Tool, ToolVersion]], *, actor: User) -> None:
+    """`set_head` for many tools (rows already locked) in a few statements: the old draft heads
+    superseded, the tools pointed at their new heads, locks moved, one signal per tool."""
+    previous = {
+        tool.pk: tool.draft_head_id for tool, new in changes if tool.draft_head_id != new.pk
+    }
+    old_ids = [head_id for head_id in previous.values() if head_id is not None]
+    old_heads = ToolVersion.objects.in_bulk(old_ids)
+    ToolVersion.objects.filter(pk__in=old_ids, state=VersionState.DRAFT).update(
+        state=VersionState.SUPERSEDED
+    )
+    for tool, new in changes:
+        tool.draft_head = new
+    Tool.objects.bulk_update([tool for tool, _ in changes], ["draft_head"])
+    with_lock_rows = set(
+        DraftLock.objects.filter(tool_id__in=[tool.pk for tool, _ in changes]).values_list(
+            "tool_id", flat=True
+        )
+    )
+    for tool, new in changes:
+        old = old_heads.get(previous.get(tool.pk))
+        draft_head_changed.send(sender=Tool, tool=tool, old_head=old, new_head=new)
+        if tool.pk in with_lock_rows:
+            locks.move(tool_id=tool.pk, new_head_id=new.pk, actor_id=actor.pk)
+
+
+def new_drafts(
+    contents: list[tuple[Tool, dict[str, Any]]], *, actor: User, change_summary: str
+) -> list[ToolVersion]:
+    """One new DRAFT per (tool, content), numbered after each tool's newest version; one insert."""
+    tops = dict(
+        ToolVersion.objects.filter(tool__in=[tool for tool, _ in contents])
+        .values("tool_id")
+        .annotate(top=Max("version_number"))
+        .values_list("tool_id", "top")
+    )
+    drafts = [
+        ToolVersion(
+            tool=tool,
+            version_number=(tops.get(tool.pk) or 0) + 1,
+            state=VersionState.DRAFT,
+            content_hash=content_hash(content),
+            created_by=actor,
+            change_summary=change_summary,
+            **content,
+        )
+        for tool, content in contents
+    ]
+    return ToolVersion.objects.bulk_create(drafts)
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ urlpatterns = [
         views.DraftLockView.as_view(),
         name="editor-draft-lock",
     ),
+    path("editor/tools/<str:tool_id>/draft-lock/release", views.DraftLockReleaseView.as_view()),
     path(
         "editor/tools/<str:tool_id>/draft",
         views.DraftCreateView.as_view(),

@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -104,6 +105,24 @@ class DraftLockView(APIView):
             actor=user,
             reason=str(request.query_params.get("reason", "")),
             draft_head_id=parse_uuid(head, name="draft_head_id") if head is not None else None,
+        )
+        return Response({"tool_id": tool.pk})
+
+
+class DraftLockReleaseView(APIView):
+    """`POST …/draft-lock/release`: the editor page's release on leave. `navigator.sendBeacon`
+    can only POST a form, so this takes `draft_head_id` as a form field (session + CSRF, the token
+    in `csrfmiddlewaretoken`) and does what `DELETE …/draft-lock?draft_head_id=` does."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
+        head = request.data.get("draft_head_id")
+        services.release_draft_lock(
+            tool=tool, actor=user, draft_head_id=parse_uuid(str(head), name="draft_head_id")
         )
         return Response({"tool_id": tool.pk})
 

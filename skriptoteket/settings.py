@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.sandbox",
     "apps.sandbox_projects",
+    "apps.editor",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------

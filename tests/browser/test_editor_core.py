@@ -317,19 +317,52 @@ def test_a_new_tool_gets_its_first_draft_then_goes_to_review(
     assert ToolVersion.objects.get(tool=tool).state == VersionState.IN_REVIEW
     shoot(page, "in-review")
 
+    page.locator("#create-draft-button").click()  # a new draft from the reviewed version
+    expect(page.locator("#lock-badge")).to_have_text("You are editing")
+    expect(page.locator("#version-list li")).to_have_count(2)
+    expect(page.locator("#version-list li").first).to_have_attribute("data-state", "draft")
+    assert Tool.objects.get(pk=tool.pk).draft_head.derived_from.state == VersionState.IN_REVIEW
+    page.goto("about:blank")  # the list shows the lock only while someone edits
+
     page.goto(f"/projects/{project.pk}/tools")
     expect(page.locator(f'tr[data-tool-id="{tool.pk}"]')).to_contain_text("in review")
     shoot(page, "tool-list")
 
 
-def test_an_error_code_gets_its_human_message(page, live_server, login, tool, alice):
+SPEC_CODES = [
+    "DRAFT_LOCK_REQUIRED",
+    "DRAFT_LOCK_EXPIRED",
+    "DRAFT_LOCK_HELD",
+    "DRAFT_LOCK_STALE_TOKEN",
+    "DRAFT_HEAD_MOVED",
+    "NOT_DRAFT_HEAD",
+    "FORCE_REQUIRES_ADMIN",
+    "VALIDATION_ERROR",
+    "PUBLISH_REQUIREMENTS",
+    "WRONG_VERSION_STATE",
+    "ADMIN_REQUIRED",
+    "SUPERUSER_REQUIRED",
+    "SNAPSHOT_NOT_FOUND",
+    "SNAPSHOT_EXPIRED",
+    "SNAPSHOT_MISMATCH",
+    "SESSION_NOT_FOUND",
+    "STATE_REV_CONFLICT",
+    "ACTION_NOT_OFFERED",
+    "RUN_LIMIT_REACHED",
+    "RUNNER_UNAVAILABLE",
+    "PREVIEW_READ_ONLY",
+]
+
+
+def test_every_error_code_gets_its_own_human_message(page, live_server, login, tool, alice):
     login(page, live_server, alice)
     open_editor(page, tool)
-    codes = ["DRAFT_LOCK_HELD", "SNAPSHOT_EXPIRED", "STATE_REV_CONFLICT", "PUBLISH_REQUIREMENTS"]
-    texts = page.evaluate("codes => codes.map(code => SkEditor.message(code, 'fallback'))", codes)
-    assert all(text != "fallback" for text in texts)
+    texts = page.evaluate(
+        "codes => codes.map(code => SkEditor.message(code, 'fallback'))", SPEC_CODES
+    )
+    assert "fallback" not in texts
     assert len(set(texts)) == len(texts)
-    assert "Run the sandbox again" in texts[1]
+    assert "Run the sandbox again" in texts[SPEC_CODES.index("SNAPSHOT_EXPIRED")]
     assert page.evaluate("SkEditor.message('NO_SUCH_CODE', 'the fallback')") == "the fallback"
 
 

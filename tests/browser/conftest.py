@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -40,7 +41,18 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     yield context.new_page()
+    leave_pages_quietly(context)
     context.close()
+
+
+def leave_pages_quietly(context: Any) -> None:
+    """Navigate every page away and give the editor's leave beacon (lock release) time to
+    finish: a request still running while the test database is flushed can deadlock it."""
+    for open_page in context.pages:
+        if not open_page.is_closed():
+            open_page.goto("about:blank")
+    if context.pages:
+        context.pages[0].wait_for_timeout(300)
 
 
 @pytest.fixture

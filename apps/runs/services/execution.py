@@ -108,7 +108,9 @@ def _execute(run: ToolRun, workdir: Path) -> Outcome:
         action=_action_payload(run),
         collections_socket=f"/work/{SOCKET_NAME}",
     )
-    result = _run_sandboxed(run, RunRequest(workdir=workdir, env=env, limits=_limits(run)))
+    result = _run_sandboxed(
+        run, RunRequest(workdir=workdir, env=env, limits=RunLimits.for_context(run.context))
+    )
     return _interpret(run, result, workdir)
 
 
@@ -156,10 +158,6 @@ def _action_payload(run: ToolRun) -> dict[str, Any] | None:
         "input": run.action_input,
         "state": session.state if session else {},
     }
-
-
-def _limits(run: ToolRun) -> RunLimits:
-    return RunLimits.for_context(run.context)
 
 
 def _run_sandboxed(run: ToolRun, request: RunRequest) -> RunResult:

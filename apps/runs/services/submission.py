@@ -20,10 +20,9 @@ from apps.runs import session_files
 from apps.runs.exceptions import RunLimitReached, StateRevConflict
 from apps.runs.models import ACTIVE_STATUSES, RunContext, ToolRun, ToolSession
 from apps.runs.runner.workdir import check_unique_filenames, sanitize_filename
-from apps.runs.services.sessions import check_expected_rev
 
 # Re-exported: the sandbox app imports it from here.
-from apps.runs.services.sessions import reject_nul as reject_nul
+from apps.runs.services.sessions import check_expected_rev, reject_nul
 from apps.runs.ui_payload import offered_action, validate_action_input
 from apps.tools.models import Tool, ToolVersion
 from apps.tools.schema_values import coerce_input_values
@@ -73,7 +72,7 @@ def parse_json_object(raw: object, name: str) -> dict[str, Any]:
         value = raw  # any other JSON body value: valid JSON, but not an object
     else:
         try:
-            value = orjson.loads(raw if isinstance(raw, str | bytes) else b"")
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise ValidationFailed(f"{name} must be valid JSON") from None
     if not isinstance(value, dict):

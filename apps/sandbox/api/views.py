@@ -26,7 +26,6 @@ from apps.runs.api.serializers import (
     session_json,
 )
 from apps.runs.models import RunContext
-from apps.runs.services.submission import reject_nul
 from apps.sandbox import services
 from apps.tools.access import get_version_for_user
 from apps.tools.api.serializers import lock_token_header
@@ -193,10 +192,8 @@ def _json_object_field(data: Mapping[str, Any], name: str) -> Any:
     value = data.get(name)
     if value is None or isinstance(value, bool | int | float | list):
         return value
-    parsed = runs.parse_json_object(value, name)
-    # A JSON body's object is not checked by the parser: PostgreSQL refuses U+0000 (a 500).
-    reject_nul(parsed, name)
-    return parsed
+    # Text is parsed, an object taken as it is; either way NUL characters are refused there.
+    return runs.parse_json_object(value, name)
 
 
 def _text_or_none(value: object) -> str | None:

@@ -11,7 +11,7 @@ from apps.runs import services as runs
 from apps.runs import session_files
 from apps.runs.exceptions import SessionNotFound
 from apps.runs.models import ToolRun, ToolSession
-from apps.runs.services.submission import reject_nul
+from apps.runs.services.sessions import reject_nul
 from apps.sandbox.exceptions import (
     SnapshotMismatch,
 )

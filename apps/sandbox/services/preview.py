@@ -17,7 +17,8 @@ from apps.runs import services as runs
 from apps.runs import session_files
 from apps.runs.models import ToolRun
 from apps.runs.services import SessionFilesMode
-from apps.runs.services.submission import Upload, reject_nul
+from apps.runs.services.sessions import reject_nul
+from apps.runs.services.submission import Upload
 from apps.sandbox.exceptions import (
     SnapshotTooLarge,
 )

@@ -7,8 +7,7 @@ from django.db import connection, transaction
 from apps.accounts.models import User
 from apps.runs import services as runs
 from apps.runs.models import ToolSession
-from apps.runs.services.sessions import SettingsState
-from apps.runs.services.submission import reject_nul
+from apps.runs.services.sessions import SettingsState, reject_nul
 from apps.sandbox.services.common import (
     check_editor,
     field_error,

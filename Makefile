@@ -6,7 +6,7 @@ REQS := requirements/base.txt requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-12)
 WITH_ENV := source scripts/env.sh &&
 
-.PHONY: install services run test check lint fmt typecheck imports migrations-check bench
+.PHONY: install services run test check lint fmt typecheck imports migrations-check deploy-check bench
 
 install: $(STAMP)
 
@@ -41,7 +41,13 @@ migrations-check: services
 	$(WITH_ENV) $(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(WITH_ENV) $(VENV)/bin/python manage.py check --fail-level WARNING
 
-check: lint typecheck imports migrations-check test
+# Django's deployment checks with the values a production host sets (HTTPS on, DEBUG off).
+deploy-check: services
+	$(WITH_ENV) DEBUG=false HTTPS=true ALLOWED_HOSTS=skriptoteket.example.org \
+	  CSRF_TRUSTED_ORIGINS=https://skriptoteket.example.org \
+	  $(VENV)/bin/python manage.py check --deploy --fail-level WARNING
+
+check: lint typecheck imports migrations-check deploy-check test
 
 bench: services
 	scripts/bench.sh

@@ -12,4 +12,9 @@ export HTTPS="${HTTPS:-false}"
 export ALLOWED_HOSTS="${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-skriptoteket.settings}"
 export PATH="$_root/.venv/bin:$PATH"
+# Root workers keep run folders outside the checkout (the sandbox uid must reach them), one
+# folder per checkout so the sweeps of one never touch another's runs.
+if [ "$(id -u)" = 0 ] && [ -n "${SKT_CHECKOUT_ID:-}" ]; then
+  export SANDBOX_WORK_ROOT="${SANDBOX_WORK_ROOT:-/var/lib/skriptoteket/runs-$SKT_CHECKOUT_ID}"
+fi
 unset _root

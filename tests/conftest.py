@@ -16,12 +16,20 @@ def _fast_and_quiet(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
 
 
+# scripts/redis_db.py marks the Redis database this checkout owns with this key.
+REDIS_OWNER_KEY = b"skriptoteket:checkout"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    # Throttle counters live in the Redis cache; start every test with none.
-    from django.core.cache import cache
+    # Throttle counters live in Redis; start every test with none. Not FLUSHDB: that would also
+    # drop the owner key and let another checkout claim this database (scripts/redis_db.py).
+    from apps.core.redis import redis_client
 
-    cache.clear()
+    client = redis_client()
+    keys = [key for key in client.scan_iter(count=1000) if key != REDIS_OWNER_KEY]
+    if keys:
+        client.delete(*keys)
 
 
 # Personas (healthchecks style): alice owns the project, bob is an editor, charlie is an outsider.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Make the bubblewrap sandbox usable: bubblewrap, libseccomp and Debian's python3 (as root with
-# apt-get), then the runner venv tools import pandas/openpyxl from, built from
-# requirements/runner.txt with /usr/bin/python3 (the sandbox cannot read a Python in a 0700
-# home folder). Idempotent: the venv is rebuilt only when requirements/runner.txt changes.
+# Make the bubblewrap sandbox usable: bubblewrap, util-linux's prlimit and setpriv, libseccomp
+# and Debian's python3 (as root with apt-get), then the runner venv tools import pandas/openpyxl
+# from, built from requirements/runner.txt with /usr/bin/python3 (the sandbox cannot read a
+# Python in a 0700 home folder). Idempotent: the venv is rebuilt only when requirements/runner.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v bwrap >/dev/null || missing+=(bubblewrap)
-command -v prlimit >/dev/null || missing+=(util-linux)
+command -v prlimit >/dev/null && command -v setpriv >/dev/null || missing+=(util-linux)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 compgen -G '/usr/lib/*/libseccomp.so.2' >/dev/null || compgen -G '/usr/lib*/libseccomp.so.2' >/dev/null \
   || missing+=(libseccomp2)

@@ -212,6 +212,9 @@ SANDBOX_UID_BASE = env_int("SANDBOX_UID_BASE", 10001)
 SANDBOX_UID_SLOTS = env_int("SANDBOX_UID_SLOTS", 16)
 # Where root workers keep the slot locks of those uids: one place for every checkout and worker.
 SANDBOX_UID_LOCK_ROOT = Path(env_str("SANDBOX_UID_LOCK_ROOT", str(_SANDBOX_HOME)))
+# Where a root worker creates the cgroup of each bwrap run, relative to each cgroup hierarchy's
+# root (docs/runner.md). Without cgroups the bwrap backend refuses to run tools unless DEBUG.
+SANDBOX_CGROUP_PARENT = env_str("SANDBOX_CGROUP_PARENT", "skriptoteket-runs")
 SANDBOX_DOCKER_IMAGE = env_str("SANDBOX_DOCKER_IMAGE", "skriptoteket-runner:latest")
 # Uploads waiting for their run, artifacts of finished runs, session files.
 RUN_FILES_ROOT = Path(env_str("RUN_FILES_ROOT", str(BASE_DIR / ".data/run-files")))
@@ -220,7 +223,11 @@ RUN_WALL_SECONDS_PRODUCTION = env_int("RUN_WALL_SECONDS_PRODUCTION", 120)
 RUN_CPU_SECONDS = env_int("RUN_CPU_SECONDS", 60)
 RUN_MEMORY_BYTES = env_int("RUN_MEMORY_BYTES", 1 << 30)
 RUN_MAX_PROCESSES = env_int("RUN_MAX_PROCESSES", 64)
+# /tmp and /dev/shm of a run together; /dev/shm gets RUN_SHM_BYTES of it, /tmp the rest.
 RUN_TMP_BYTES = env_int("RUN_TMP_BYTES", 256 << 20)
+RUN_SHM_BYTES = env_int("RUN_SHM_BYTES", 64 << 20)
+# CPU rate of a whole run, in cores (its cgroup's CPU quota).
+RUN_CPUS = env_int("RUN_CPUS", 1)
 RUN_FILE_BYTES = env_int("RUN_FILE_BYTES", 64 << 20)
 RUN_WORK_MAX_BYTES = env_int("RUN_WORK_MAX_BYTES", 256 << 20)
 RUN_STDOUT_MAX_BYTES = env_int("RUN_STDOUT_MAX_BYTES", 200_000)
@@ -317,6 +324,12 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stuck-runs": {
         "task": "apps.runs.tasks.reap_stuck_runs_task",
         "schedule": 60.0,
+    },
+    # Runs on the `runs` queue, which the workers of runner hosts consume: folders are local.
+    "sweep-run-folders": {
+        "task": "apps.runs.tasks.sweep_run_folders_task",
+        "schedule": 300.0,
+        "options": {"queue": "runs"},
     },
     "cleanup-run-files": {
         "task": "apps.runs.tasks.cleanup_run_files_task",

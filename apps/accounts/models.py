@@ -132,6 +132,10 @@ class ApiToken(TimeStampedModel):
     )
     # Run tokens only: the run it was minted for (the runs app links it).
     run_id = models.UUIDField(null=True, blank=True)
+    # Run tokens only: the project role (a projects.ProjectRole value) of the person who started
+    # the run, read when the run started. The token may do on collections what that role may,
+    # and no more; blank = not a member, so no item rights at all.
+    project_role = models.CharField(max_length=16, blank=True, default="")
     name = models.CharField(max_length=100)
     # Used by authentication: one indexed lookup per request.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -146,7 +150,10 @@ class ApiToken(TimeStampedModel):
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=models.Q(
-                    kind=TokenKind.PERSONAL, project__isnull=True, run_id__isnull=True
+                    kind=TokenKind.PERSONAL,
+                    project__isnull=True,
+                    run_id__isnull=True,
+                    project_role="",
                 )
                 | models.Q(kind=TokenKind.RUN, project__isnull=False, expires_at__isnull=False),
                 name="accounts_token_scope_matches_kind",

@@ -22,3 +22,11 @@ def parse_int_id(value: str, *, name: str = "id") -> int:
             f"{name} must be a positive integer.", code="INVALID_ID", details={"param": name}
         )
     return int(value)
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` is a UUID in its canonical form (as run folders are named)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False

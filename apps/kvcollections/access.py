@@ -13,7 +13,8 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.accounts.models import User
+from apps.accounts.models import TokenKind, User
+from apps.accounts.services import TokenCredential
 from apps.core.identifiers import parse_uuid
 from apps.kvcollections.exceptions import (
     AmbiguousCollection,
@@ -28,8 +29,18 @@ from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, P
 @dataclass(frozen=True)
 class Caller:
     user: User
-    # Set when the request came with a run token: the one project it may act on.
+    # Set when the request came with a run token: the one project it may act on, and the role
+    # of the person who started the run (None: not a member, so no item rights).
     run_project_id: uuid.UUID | None = None
+    run_role: ProjectRole | None = None
+
+    @classmethod
+    def for_credential(cls, credential: TokenCredential) -> "Caller":
+        """The caller a Bearer credential (personal or run token) stands for."""
+        if credential.kind != TokenKind.RUN:
+            return cls(user=credential.user)
+        role = ProjectRole(credential.project_role) if credential.project_role else None
+        return cls(user=credential.user, run_project_id=credential.project_id, run_role=role)
 
 
 class Operation(enum.Enum):
@@ -43,15 +54,18 @@ class Operation(enum.Enum):
 @dataclass(frozen=True)
 class CollectionAccess:
     collection: Collection
-    # The caller's project role; None for a run token, which may do every item operation.
+    # The caller's project role (for a run token: its requester's); None = no role at all.
     role: ProjectRole | None
 
     def authorize(self, operation: Operation) -> None:
-        """:raises CollectionRoleRequired: a member whose role is below what `operation` needs"""
-        if self.role is not None and self.role.rank < operation.value.rank:
+        """:raises CollectionRoleRequired: the caller's role is below what `operation` needs"""
+        if self.role is None or self.role.rank < operation.value.rank:
             raise CollectionRoleRequired(
                 f"This operation needs the project role {operation.value.value} or higher.",
-                details={"required_role": operation.value.value, "your_role": self.role.value},
+                details={
+                    "required_role": operation.value.value,
+                    "your_role": self.role.value if self.role else None,
+                },
             )
 
 
@@ -103,9 +117,8 @@ def resolve_collection(*, caller: Caller, name: str, project_id: str | None) -> 
         raise AmbiguousCollection()
     codename, *values = rows[0]
     collection = Collection.from_db("default", _FIELDS, values)
-    return CollectionAccess(
-        collection=collection, role=ROLE_BY_CODENAME[codename] if codename else None
-    )
+    role = caller.run_role if caller.run_project_id is not None else ROLE_BY_CODENAME[codename]
+    return CollectionAccess(collection=collection, role=role)
 
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:

@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 from apps.accounts.models import User
 from apps.core.identifiers import parse_uuid
 from apps.projects.exceptions import ProjectNotFound, ProjectRoleRequired
-from apps.projects.models import Project, ProjectMembership, ProjectRole
+from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, ProjectRole
 
 
 def projects_visible_to(user: User | AnonymousUser) -> QuerySet[Project]:
@@ -74,6 +74,16 @@ def get_project_for_user(
             details={"required_role": min_role.value, "your_role": project.caller_role.value},
         )
     return project
+
+
+def role_in_project(*, user_id: int, project_id: uuid.UUID) -> ProjectRole | None:
+    """`user_id`'s role in the project now, or None when they are not a member."""
+    codename = (
+        ProjectMembership.objects.filter(user_id=user_id, content_object_id=project_id)
+        .values_list("permission__codename", flat=True)
+        .first()
+    )
+    return ROLE_BY_CODENAME[codename] if codename else None
 
 
 def memberships_of(project: Project) -> QuerySet[ProjectMembership]:

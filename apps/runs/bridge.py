@@ -130,9 +130,10 @@ def _resolve(request: dict[str, Any], *, token_secret: str) -> CollectionAccess:
     # Names are URL-safe; anything else (NUL included, which PostgreSQL refuses) cannot exist.
     if len(name) > 255 or re.fullmatch(NAME_PATTERN, name) is None:
         raise not_found
-    caller = Caller(user=credential.user, run_project_id=credential.project_id)
     try:
-        return access.resolve_collection(caller=caller, name=name, project_id=None)
+        return access.resolve_collection(
+            caller=Caller.for_credential(credential), name=name, project_id=None
+        )
     except CollectionNotFound:
         raise not_found from None
 

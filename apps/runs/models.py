@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length, Now, Trim
 
+from apps.projects.models import ProjectRole
 from apps.tools.models import Tool, ToolVersion
 
 # `context__length` in the constraints below.
@@ -60,6 +61,9 @@ class ToolRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tool_runs"
     )
+    # The requester's project role when the worker started the run ("" = not a member). The
+    # tool's collection calls get exactly the rights of this role (docs/runner.md).
+    requester_role = models.CharField(max_length=16, choices=ProjectRole.choices, blank=True)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # Every run timestamp comes from the database clock (claim and finish use now() too).
     requested_at = models.DateTimeField(db_default=Now())

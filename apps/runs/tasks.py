@@ -1,11 +1,15 @@
 from typing import Any
 
+import structlog
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
 from apps.runs import services
-from apps.runs.runner.backends import sweep_stale_workdirs
+from apps.runs.exceptions import RunnerUnavailable
+from apps.runs.runner.backends import get_runner
+
+log = structlog.get_logger(__name__)
 
 # A task's own limits sit above the run's wall limit: the runner kills the sandbox first, and the
 # hard limit only stops a worker that is stuck outside the sandbox.
@@ -43,8 +47,22 @@ def cleanup_run_files_task(**kwargs: object) -> dict[str, Any]:
     return services.cleanup_run_files()
 
 
+@shared_task
+def sweep_run_folders_task(**kwargs: object) -> int:
+    """Beat job: delete run folders a killed worker left behind, once their run has ended."""
+    return services.sweep_run_folders()
+
+
 @worker_ready.connect
 def _sweep_run_folders_at_start(**kwargs: object) -> None:
-    # A worker killed mid-run leaves its /work folder behind; nothing runs longer than this.
-    longest = max(settings.RUN_WALL_SECONDS_SANDBOX, settings.RUN_WALL_SECONDS_PRODUCTION)
-    sweep_stale_workdirs(max_age_s=longest + 120)
+    services.sweep_run_folders()
+
+
+@worker_ready.connect
+def _report_runner_at_start(**kwargs: object) -> None:
+    # Say at start, not at the first run, when this host cannot run tools (e.g. no cgroups
+    # outside DEBUG): every run would fail with "runner not available".
+    try:
+        get_runner().check_available()
+    except RunnerUnavailable as exc:
+        log.error("runner.unavailable_at_start", runner=settings.SANDBOX_RUNNER, hint=exc.message)

@@ -53,9 +53,9 @@ def client_as(api_client_for, people):
     return build
 
 
-def run_token_client(project, user, expires_in=timedelta(minutes=5)):
+def run_token_client(project, user, expires_in=timedelta(minutes=5), role="owner"):
     _, secret = account_services.create_run_token(
-        user=user, project_id=project.pk, expires_at=timezone.now() + expires_in
+        user=user, project_id=project.pk, project_role=role, expires_at=timezone.now() + expires_in
     )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -144,6 +144,18 @@ def test_run_tokens_read_and_write_their_own_project(books, team, alice):
     assert response.json() == {"key": "*", "deleted": 1, "error": None}
 
 
+def test_run_tokens_act_with_the_role_of_their_runs_requester(books, team, alice):
+    viewer = run_token_client(team, alice, role="viewer")
+    assert viewer.get("/collections/books").status_code == 200
+    put = viewer.put("/collections/books/k", {"value": "v"}, format="json")
+    assert_flat_error(put, 403, "FORBIDDEN")
+    editor = run_token_client(team, alice, role="editor")
+    assert editor.put("/collections/books/k", {"value": "v"}, format="json").status_code == 200
+    assert_flat_error(editor.delete("/collections/books?key=*"), 403, "FORBIDDEN")
+    not_a_member = run_token_client(team, alice, role="")
+    assert_flat_error(not_a_member.get("/collections/books"), 403, "FORBIDDEN")
+
+
 def test_run_tokens_never_reach_another_projects_collection(books, alice):
     other = make_project({alice: ProjectRole.OWNER})
     CollectionFactory(project=other, name="books")
@@ -157,7 +169,10 @@ def test_expired_and_revoked_run_tokens_are_401(books, team, alice):
     expired = run_token_client(team, alice, expires_in=timedelta(seconds=-1))
     assert_flat_error(expired.get("/collections/books"), 401, "UNAUTHENTICATED")
     _, secret = account_services.create_run_token(
-        user=alice, project_id=team.pk, expires_at=timezone.now() + timedelta(minutes=5)
+        user=alice,
+        project_id=team.pk,
+        project_role="owner",
+        expires_at=timezone.now() + timedelta(minutes=5),
     )
     from apps.accounts.models import ApiToken, hash_token
 

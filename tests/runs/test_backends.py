@@ -26,7 +26,6 @@ from apps.runs.runner.backends import (
     RunResult,
     SandboxRunner,
     get_runner,
-    sweep_stale_workdirs,
 )
 from apps.runs.runner.bwrap_backend import runner_venv, slot_lock_dir
 from apps.runs.runner.safe_tar import ChunkStream, extract_safely, workdir_tar
@@ -510,16 +509,25 @@ def test_limits_for_context_come_from_settings(settings):
         RunLimits.for_context("preview")
 
 
-def test_sweep_removes_only_stale_run_folders(settings, tmp_path):
+def test_sweep_removes_what_keep_refuses_and_stale_runner_copies(settings, tmp_path):
     settings.SANDBOX_WORK_ROOT = tmp_path
-    for name in ("old-run", "new-run", ".slots", ".runner-abc", ".runner-tmp-x"):
+    for name in (
+        "ended-run",
+        "live-run",
+        ".slots",
+        ".runner-abc",
+        ".runner-tmp-x",
+        ".runner-tmp-y",
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "f").write_text("x")
-    for name in ("old-run", ".slots", ".runner-abc", ".runner-tmp-x"):
+    for name in (".slots", ".runner-abc", ".runner-tmp-x"):
         os.utime(tmp_path / name, (1_000_000, 1_000_000))
-    assert sweep_stale_workdirs(3600) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".runner-abc", ".slots", "new-run"]
-    assert backends.sweep_stale_workdirs(3600) == 0
+    assert sorted(backends.run_folder_names()) == ["ended-run", "live-run"]
+    assert backends.sweep_folders(keep=lambda name: name == "live-run") == 2
+    remaining = sorted(p.name for p in tmp_path.iterdir())
+    assert remaining == [".runner-abc", ".runner-tmp-y", ".slots", "live-run"]
+    assert backends.sweep_folders(keep=lambda name: True) == 0
 
 
 def _tar_with(members: list[tuple[tarfile.TarInfo, bytes]]) -> io.BytesIO:

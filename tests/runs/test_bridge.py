@@ -78,7 +78,9 @@ def socket_path() -> Iterator[Path]:
 @pytest.fixture
 def run_token(alice: User, project: Project) -> tuple[ApiToken, str]:
     expires_at = timezone.now() + timedelta(hours=1)
-    return create_run_token(user=alice, project_id=project.pk, expires_at=expires_at)
+    return create_run_token(
+        user=alice, project_id=project.pk, project_role="owner", expires_at=expires_at
+    )
 
 
 @pytest.fixture
@@ -239,7 +241,9 @@ def test_expired_token_is_refused(
     toolkit: ModuleType, start: Start, alice: User, project: Project, scores: Any
 ) -> None:
     expires_at = timezone.now() - timedelta(seconds=1)
-    _, secret = create_run_token(user=alice, project_id=project.pk, expires_at=expires_at)
+    _, secret = create_run_token(
+        user=alice, project_id=project.pk, project_role="owner", expires_at=expires_at
+    )
     start(secret)
     assert error_code(lambda: toolkit.get("scores", "anna"), toolkit) == "UNAUTHENTICATED"
 

@@ -10,7 +10,7 @@ import pytest
 from apps.accounts.models import ApiToken, User
 from apps.kvcollections.models import Collection, CollectionItem
 from apps.kvcollections.services import create_collection, put_items
-from apps.projects.access import assign_role
+from apps.projects.access import assign_role, revoke_role
 from apps.projects.models import Project, ProjectRole
 from apps.runs.models import RunStatus, ToolRun
 from tests.factories.accounts import UserFactory
@@ -119,12 +119,65 @@ def test_production_run_reads_and_writes_its_projects_collection(owner, project,
     assert ApiToken.objects.get(run_id=run.pk).revoked_at is not None
 
 
-def test_a_viewer_running_a_published_tool_writes_through_the_run_token(owner, project, scores):
+# One call of each right the project roles grant: read, write, single delete, pattern delete.
+EVERY_RIGHT = reporting_tool(
+    ("get", "get", ("scores", "anna")),
+    ("set", "set", ("scores", "new", "1")),
+    ("remove_one", "remove", ("scores", "anna")),
+    ("remove_pattern", "remove", ("scores", "a*")),
+)
+FORBIDDEN = "error:FORBIDDEN"
+
+
+def test_a_viewer_running_a_published_tool_reads_but_cannot_write(owner, project, scores):
+    # Before, the run token let every run write: a viewer's token got 403, their run did not.
     viewer = UserFactory(email="vera@example.com")
     assign_role(user=viewer, project=project, role=ProjectRole.VIEWER)
-    tool = published_in(project, owner, reporting_tool(("set", "set", ("scores", "vera", "1"))))
-    assert report(execute(queue_production_run(tool, viewer).pk)) == {"set": None}
-    assert items(scores)["vera"] == "1"
+    tool = published_in(project, owner, EVERY_RIGHT)
+    run = execute(queue_production_run(tool, viewer).pk)
+    assert report(run) == {
+        "get": "12",
+        "set": FORBIDDEN,
+        "remove_one": FORBIDDEN,
+        "remove_pattern": FORBIDDEN,
+    }
+    assert items(scores) == {"anna": "12", "arne": "3"}
+    assert run.requester_role == ProjectRole.VIEWER
+    assert ApiToken.objects.get(run_id=run.pk).project_role == ProjectRole.VIEWER
+
+
+def test_an_editors_run_writes_and_deletes_single_items_but_not_by_pattern(owner, project, scores):
+    editor = UserFactory(email="edith@example.com")
+    assign_role(user=editor, project=project, role=ProjectRole.EDITOR)
+    tool = published_in(project, owner, EVERY_RIGHT)
+    got = report(execute(queue_production_run(tool, editor).pk))
+    assert got == {"get": "12", "set": None, "remove_one": 1, "remove_pattern": FORBIDDEN}
+    assert items(scores) == {"arne": "3", "new": "1"}
+
+
+@pytest.mark.parametrize("role", [ProjectRole.ADMIN, ProjectRole.OWNER])
+def test_admin_and_owner_runs_may_delete_by_pattern(owner, project, scores, role):
+    member = UserFactory(email="adam@example.com")
+    assign_role(user=member, project=project, role=role)
+    tool = published_in(project, owner, EVERY_RIGHT)
+    got = report(execute(queue_production_run(tool, member).pk))
+    assert got == {"get": "12", "set": None, "remove_one": 1, "remove_pattern": 1}
+    assert items(scores) == {"new": "1"}
+
+
+def test_the_role_is_read_when_the_run_starts_not_when_it_was_queued(owner, project, scores):
+    editor = UserFactory(email="edith@example.com")
+    assign_role(user=editor, project=project, role=ProjectRole.EDITOR)
+    queued = queue_production_run(published_in(project, owner, EVERY_RIGHT), editor)
+    assign_role(user=editor, project=project, role=ProjectRole.VIEWER)
+    assert report(execute(queued.pk))["set"] == FORBIDDEN
+    revoked = queue_production_run(queued.tool, editor)
+    revoke_role(user=editor, project=project)
+    run = execute(revoked.pk)
+    # Not a member any more: not even reads.
+    assert set(report(run).values()) == {FORBIDDEN}
+    assert run.requester_role == ""
+    assert items(scores) == {"anna": "12", "arne": "3"}
 
 
 def test_collections_of_other_projects_are_not_found(owner, project, scores):
@@ -184,3 +237,30 @@ def test_preview_in_a_sandbox_project_writes_there_and_the_parent_stays_untouche
     assert got == {"before": None, "set": None, "after": "99", "remove": 1, "set_again": None}
     assert items(sandbox_scores) == {"bo": "1"}
     assert items(scores) == {"anna": "12", "arne": "3"}
+
+
+def test_a_viewer_maintainer_previewing_in_a_sandbox_project_only_reads(
+    owner, project, scores, api_client_for
+):
+    """The reviewer's finding: a viewer who maintains a tool wrote and pattern-deleted items of
+    a sandbox project through a preview, though their own token got 403 for both."""
+    sandbox = Project.objects.create(parent=project, name="School (sandbox)")
+    maintainer = UserFactory(email="mia@example.com", contributor=True)
+    assign_role(user=maintainer, project=sandbox, role=ProjectRole.OWNER)
+    sandbox_scores = create_collection(project=sandbox, name="scores")
+    put_items(collection=sandbox_scores, items=[("anna", "1"), ("arne", "2")])
+    world = editor_world_in(sandbox, maintainer)
+    assign_role(user=maintainer, project=sandbox, role=ProjectRole.VIEWER)
+    got = report(execute(queue_preview(world, EVERY_RIGHT).pk))
+    assert got == {
+        "get": "1",
+        "set": FORBIDDEN,
+        "remove_one": FORBIDDEN,
+        "remove_pattern": FORBIDDEN,
+    }
+    token = api_client_for(maintainer)
+    headers = {"HTTP_X_API_VERSION": "2"}
+    url = f"/collections/{sandbox.pk}/scores"
+    assert token.put(f"{url}/new", {"value": "1"}, format="json", **headers).status_code == 403
+    assert token.delete(f"{url}?key=a*", **headers).status_code == 403
+    assert items(sandbox_scores) == {"anna": "1", "arne": "2"}

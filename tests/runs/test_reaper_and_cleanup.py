@@ -50,6 +50,7 @@ def _pretend_running_since(run: ToolRun, seconds_ago: float) -> ToolRun:
     create_run_token(
         user=run.requested_by,
         project_id=run.tool.project_id,
+        project_role="owner",
         expires_at=timezone.now() + timedelta(hours=1),
         run_id=run.pk,
     )
@@ -238,18 +239,57 @@ def test_a_finished_run_leaves_no_spool_behind(alice, dirs):
     assert not session_files.inputs_dir(run.pk).exists()
 
 
-def test_worker_start_sweeps_stale_run_folders(settings, dirs):
-    settings.RUN_WALL_SECONDS_SANDBOX = 10
-    settings.RUN_WALL_SECONDS_PRODUCTION = 20
-    stale, live = dirs.work / str(uuid.uuid4()), dirs.work / str(uuid.uuid4())
-    for folder in (stale, live, dirs.work / ".slots", dirs.work / ".runner-tmp-abc"):
-        (folder / "output").mkdir(parents=True)
-    _age(stale, 20 + 120 + 5)
-    _age(live, 20 + 120 - 5)
-    _age(dirs.work / ".slots", 10_000)
+def _folder(dirs: RunDirs, name: str) -> Path:
+    folder = dirs.work / name
+    (folder / "output").mkdir(parents=True)
+    (folder / "output" / "left.csv").write_text("what the tool wrote")
+    return folder
+
+
+def test_a_killed_workers_folder_goes_once_its_run_is_reaped_however_young(alice, settings, dirs):
+    """Before, the sweep at worker start kept folders younger than 240 s: the restart right
+    after a crash kept exactly the folders the crash left."""
+    settings.RUN_WALL_SECONDS_SANDBOX = 2
+    run = _pretend_running_since(queue_preview(editor_world(alice), "x = 1"), 1)
+    folder = _folder(dirs, str(run.pk))
+    tasks._sweep_run_folders_at_start()  # the worker restarts at once: the run still "runs"
+    assert folder.is_dir()
+    _pretend_running_since(run, 2 + GRACE_SECONDS + 5)
+    tasks.reap_stuck_runs_task()
+    assert tasks.sweep_run_folders_task() == 1
+    assert not folder.exists()
+
+
+def test_the_sweep_keeps_folders_of_live_runs_and_the_workers_own_files(alice, dirs):
+    world = editor_world(alice)
+    running = _pretend_running_since(queue_preview(world, "x = 1"), 10_000)
+    queued = queue_preview(world, "x = 2")
+    finished = execute(queue_preview(world, "x = 3").pk)
+    kept = [_folder(dirs, str(running.pk)), _folder(dirs, str(queued.pk)), _folder(dirs, ".slots")]
+    gone = [
+        _folder(dirs, str(finished.pk)),  # a finished run
+        _folder(dirs, str(uuid.uuid4())),  # a run the database does not know
+        _folder(dirs, "not-a-run"),
+        _folder(dirs, ".runner-tmp-abc"),  # a half-made copy of the runner files
+    ]
     _age(dirs.work / ".runner-tmp-abc", 10_000)
-    tasks._sweep_run_folders_at_start()
-    assert sorted(p.name for p in dirs.work.iterdir()) == sorted([live.name, ".slots"])
+    assert tasks.sweep_run_folders_task() == len(gone)
+    assert all(folder.is_dir() for folder in kept)
+    assert not any(folder.exists() for folder in gone)
+
+
+def test_the_work_root_lets_sandbox_uids_pass_but_not_list(alice, settings, dirs):
+    root = dirs.work / "made-by-the-first-run"
+    settings.SANDBOX_WORK_ROOT = root
+    run = execute(queue_preview(editor_world(alice), "def run_tool(i, o):\n    return {}\n").pk)
+    assert run.status == RunStatus.SUCCEEDED, run.error_summary
+    assert root.stat().st_mode & 0o777 == 0o711  # mkdir(parents=True) made it 0755 before
+    root.chmod(0o755)  # an existing root of an older version is corrected by a new worker
+    from apps.runs.runner import runner_files
+
+    runner_files._prepared.clear()
+    execute(queue_preview(editor_world(alice), "def run_tool(i, o):\n    return {}\n").pk)
+    assert root.stat().st_mode & 0o777 == 0o711
 
 
 def test_session_row_survives_reaping_of_an_initial_run(alice):

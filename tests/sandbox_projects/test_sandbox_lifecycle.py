@@ -123,7 +123,10 @@ def test_v1_name_is_ambiguous_while_the_sandbox_lives_and_resolves_to_the_parent
 def test_a_run_token_of_a_scheduled_sandbox_finds_nothing(alice, tree):
     sandbox = tree["sandbox"]
     _, secret = account_services.create_run_token(
-        user=alice, project_id=sandbox.pk, expires_at=timezone.now() + timedelta(minutes=5)
+        user=alice,
+        project_id=sandbox.pk,
+        project_role="owner",
+        expires_at=timezone.now() + timedelta(minutes=5),
     )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")

@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.api.authentication import CollectionsTokenAuthentication
-from apps.accounts.models import TokenKind
 from apps.accounts.services import TokenCredential
 from apps.core.api.parsers import JSONParser
 from apps.core.api.renderers import JSONRenderer
@@ -149,10 +148,8 @@ class CollectionsDataView(APIView):
         credential = self.request.auth
         if not isinstance(credential, TokenCredential):
             raise NotAuthenticated()
-        run_project = credential.project_id if credential.kind == TokenKind.RUN else None
-        caller = Caller(user=credential.user, run_project_id=run_project)
         target = access.resolve_collection(
-            caller=caller, name=route.name, project_id=route.project_id
+            caller=Caller.for_credential(credential), name=route.name, project_id=route.project_id
         )
         target.authorize(operation)
         return target

@@ -5,7 +5,9 @@ output/), calls `get_runner().run(RunRequest(...))`, then reads result.json and 
 the folder and deletes it. A backend never deletes the folder.
 """
 
+import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +23,7 @@ from apps.runs.runner.sandbox_types import (
     RunResult,
     SandboxRunner,
 )
-from apps.runs.runner.work_tree import remove_stale_entries
+from apps.runs.runner.work_tree import remove_entries
 
 __all__ = [
     "BwrapRunner",
@@ -33,13 +35,16 @@ __all__ = [
     "RunResult",
     "SandboxRunner",
     "get_runner",
-    "sweep_stale_workdirs",
+    "run_folder_names",
+    "sweep_folders",
 ]
 
 _BACKENDS: dict[str, type[BwrapRunner] | type[DockerRunner]] = {
     "bwrap": BwrapRunner,
     "docker": DockerRunner,
 }
+# A worker copies the runner files into the work root in well under a second.
+RUNNER_COPY_MAX_AGE_SECONDS = 600
 _lock = threading.Lock()
 _runners: dict[str, SandboxRunner] = {}
 
@@ -60,10 +65,17 @@ def get_runner() -> SandboxRunner:
         return _runners[name]
 
 
-def sweep_stale_workdirs(max_age_s: float) -> int:
-    """Delete run folders under SANDBOX_WORK_ROOT untouched for `max_age_s`; return how many.
+def run_folder_names() -> list[str]:
+    """Names of the entries in SANDBOX_WORK_ROOT that may be run folders (not the workers' own
+    dot-entries)."""
+    try:
+        return [name for name in os.listdir(settings.SANDBOX_WORK_ROOT) if not name.startswith(".")]
+    except FileNotFoundError:
+        return []
 
-    Meant for worker start: a worker killed mid-run leaves its folder behind. Choose
-    `max_age_s` above the longest wall limit so no live run loses its folder.
-    """
-    return remove_stale_entries(Path(settings.SANDBOX_WORK_ROOT), max_age_s)
+
+def sweep_folders(*, keep: Callable[[str], bool]) -> int:
+    """Delete the run folders under SANDBOX_WORK_ROOT whose name `keep` refuses (and stale
+    runner-file copies); return how many."""
+    work_root = Path(settings.SANDBOX_WORK_ROOT)
+    return remove_entries(work_root, keep=keep, tmp_max_age_s=RUNNER_COPY_MAX_AGE_SECONDS)

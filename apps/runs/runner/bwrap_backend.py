@@ -1,35 +1,41 @@
-"""Development/CI backend: bubblewrap + rlimits + seccomp, started as an unprivileged host uid.
+"""Development/CI backend: bubblewrap + rlimits + seccomp + a cgroup per run, started as an
+unprivileged host uid.
 
-Recipe and measurements: shared/reference/ecosystem-notes.md §1. The chain is
-`prlimit … -- bwrap … <python> -I /runner/_runner.py`, in its own process group.
+The chain is `sh (joins the run cgroup) → setpriv (drops to the slot uid) → prlimit … → bwrap …
+<python> -I /runner/_runner.py`, in its own process group; docs/runner.md lists every limit.
 """
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+import structlog
 from django.conf import settings
 
 from apps.runs.exceptions import RunnerUnavailable
+from apps.runs.runner import cgroups
 from apps.runs.runner.bwrap_preflight import INSTALL_HINT, smoke_test, tasks_of_uid, which
+from apps.runs.runner.cgroups import CgroupLimits, CgroupUnavailable, RunCgroup
 from apps.runs.runner.runner_files import RunnerAssets, prepare_runner_assets
 from apps.runs.runner.sandbox_types import RunLimits, RunOutcome, RunRequest, RunResult
 from apps.runs.runner.streams import StreamCapture, start_drain
+from apps.runs.runner.supervision import kill_sandbox, supervise
 from apps.runs.runner.uid_slots import claim_uid_slot
-from apps.runs.runner.work_tree import chown_tree, tree_bytes
+from apps.runs.runner.work_tree import chown_tree
+
+log = structlog.get_logger(__name__)
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # Paths inside the sandbox, whose /tmp is its own tmpfs (nothing shared with the host's /tmp).
 SANDBOX_TMP = "/tmp"  # noqa: S108
 SANDBOX_HOME = f"{SANDBOX_TMP}/home"
-# How often the watchdog measures /work; a tool can write about this long past the quota.
-WORK_POLL_SECONDS = 0.25
+SANDBOX_SHM = "/dev/shm"  # noqa: S108 - the sandbox's own sized tmpfs
 _READER_JOIN_SECONDS = 5.0
 
 
@@ -80,7 +86,7 @@ def _prlimit_argv(prlimit: str, limits: RunLimits, nproc: int) -> list[str]:
     ]
 
 
-def _bwrap_argv(bwrap: str, box: _Sandbox, env: dict[str, str], tmp_bytes: int) -> list[str]:
+def _bwrap_argv(bwrap: str, box: _Sandbox, env: dict[str, str], limits: RunLimits) -> list[str]:
     argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
     argv += ["--cap-drop", "ALL", "--disable-userns"]
     argv += ["--uid", str(box.uid), "--gid", str(box.gid), "--hostname", "sandbox", "--clearenv"]
@@ -91,7 +97,10 @@ def _bwrap_argv(bwrap: str, box: _Sandbox, env: dict[str, str], tmp_bytes: int) 
         argv += ["--symlink", f"usr/{link}", f"/{link}"]
     # /proc/sys read-only: host-global sysctls must not even pass an access(W_OK) check.
     argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev"]
-    argv += ["--size", str(tmp_bytes), "--tmpfs", SANDBOX_TMP, "--dir", SANDBOX_HOME]
+    # bwrap's /dev is a tmpfs as large as half the host's memory, /dev/shm a folder in it: give
+    # /dev/shm its own sized tmpfs and make the rest of /dev read-only.
+    argv += ["--size", str(limits.shm_bytes), "--tmpfs", SANDBOX_SHM, "--remount-ro", "/dev"]
+    argv += ["--size", str(limits.tmp_only_bytes), "--tmpfs", SANDBOX_TMP, "--dir", SANDBOX_HOME]
     argv += ["--bind", str(box.workdir), "/work", "--chdir", "/work"]
     if box.venv is not None:
         argv += ["--ro-bind", str(box.venv), str(box.venv)]
@@ -120,7 +129,7 @@ def sandbox_python_argv(
     limits = request.limits
     nproc = limits.processes if os.geteuid() == 0 else limits.processes + tasks_of_uid(uid)
     env = sandbox_env(box.venv, request.env)
-    bwrap = _bwrap_argv(which("bwrap"), box, env, limits.tmp_bytes)
+    bwrap = _bwrap_argv(which("bwrap"), box, env, limits)
     # _bwrap_argv ends with `<interpreter> -I /runner/_runner.py`; keep only the interpreter.
     runner_args = 2
     return [*_prlimit_argv(which("prlimit"), limits, nproc), *bwrap[:-runner_args], *python_args]
@@ -132,89 +141,6 @@ def _exit_result(returncode: int) -> tuple[RunOutcome, int | None, str | None]:
     if (returncode < 0 or returncode > 128) and signo in signal.valid_signals():
         return "signalled", None, signal.Signals(signo).name
     return "exited", returncode, None
-
-
-def _kill_child(parent_pid: int, child_pid: int) -> None:
-    # A pidfd pins the process; checking its parent afterwards proves the pid was not reused.
-    try:
-        pidfd = os.pidfd_open(child_pid)
-    except OSError:
-        return
-    try:
-        status = Path(f"/proc/{child_pid}/status").read_text()
-        if f"\nPPid:\t{parent_pid}\n" in status:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-    except OSError:
-        pass
-    finally:
-        os.close(pidfd)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    # Kill bwrap's pid 1 first: the kernel then ends every process in the pid namespace (also
-    # those the tool moved to other sessions), and the outer bwrap reaps it and exits. Killing
-    # the outer one first would leave pid 1 a zombie, counted against the slot uid's
-    # RLIMIT_NPROC until the host's init reaps it.
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    with contextlib.suppress(OSError):
-        for child in children.read_text().split():
-            _kill_child(process.pid, int(child))
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=1.0)
-    if process.returncode is None:  # still unreaped, so its pid is still its process group's
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _supervise(process: subprocess.Popen[bytes], request: RunRequest) -> RunOutcome | None:
-    """Wait for the run; kill it at the wall limit or when /work grows past its quota."""
-    limits = request.limits
-    deadline = time.monotonic() + limits.timeout_s
-    quota = tree_bytes(request.workdir) + limits.work_max_bytes
-    with _exit_waiter(process) as exited_within:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                _kill_group(process)
-                return "timed_out"
-            if exited_within(min(WORK_POLL_SECONDS, remaining)):
-                return None
-            if tree_bytes(request.workdir) > quota:
-                _kill_group(process)
-                return "work_limit"
-
-
-@contextlib.contextmanager
-def _exit_waiter(process: subprocess.Popen[bytes]) -> Iterator[Callable[[float], bool]]:
-    """A wait that wakes the moment the process exits. Popen.wait(timeout) polls with growing
-    sleeps (up to 50 ms), which added 0-35 ms to every run; a pidfd becomes readable at exit."""
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # old kernel: fall back to Popen's polling
-        yield lambda timeout: _wait_polling(process, timeout)
-        return
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-
-    def exited_within(timeout: float) -> bool:
-        if not poller.poll(max(1, int(timeout * 1000))):
-            return False
-        process.wait()
-        return True
-
-    try:
-        yield exited_within
-    finally:
-        os.close(pidfd)
-
-
-def _wait_polling(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
 
 
 def slot_lock_dir(work_root: Path) -> Path:
@@ -230,13 +156,15 @@ class BwrapRunner:
 
     def check_available(self) -> None:
         """:raises RunnerUnavailable: without bwrap, prlimit, libseccomp or a Python for tools,
-        or when the kernel does not let bubblewrap build a sandbox."""
+        when the kernel does not let bubblewrap build a sandbox, or (outside DEBUG) when no
+        cgroup can be created for a run."""
         which("bwrap")
         which("prlimit")
         if runner_venv() is None and not SYSTEM_PYTHON.exists():
             raise RunnerUnavailable(f"{SYSTEM_PYTHON} is missing; {INSTALL_HINT}.")
         prepare_runner_assets(Path(settings.SANDBOX_WORK_ROOT))
         smoke_test(settings.SANDBOX_UID_BASE if os.geteuid() == 0 else None)
+        _cgroups_usable()
 
     def run(self, request: RunRequest) -> RunResult:
         """Run the tool in `request.workdir`; the folder stays, owned by the caller again.
@@ -251,51 +179,36 @@ class BwrapRunner:
             raise ValueError(f"Run folder {workdir} must be a folder under {work_root}.")
         assets = prepare_runner_assets(Path(settings.SANDBOX_WORK_ROOT))
         if os.geteuid() != 0:
-            return self._run_as(request, assets, os.getuid(), os.getgid())
+            return self._run_as(request, assets, os.getuid(), os.getgid(), None)
         with claim_uid_slot(slot_lock_dir(work_root), settings.SANDBOX_UID_SLOTS) as slot:
             uid = settings.SANDBOX_UID_BASE + slot
             chown_tree(workdir, uid, uid)
             workdir.chmod(0o700)
             try:
-                return self._run_as(request, assets, uid, uid)
+                with _run_cgroup(uid, request.limits) as cgroup:
+                    return self._run_as(request, assets, uid, uid, cgroup)
             finally:
                 chown_tree(workdir, os.getuid(), os.getgid())
 
-    def _run_as(self, request: RunRequest, assets: RunnerAssets, uid: int, gid: int) -> RunResult:
+    def _run_as(
+        self,
+        request: RunRequest,
+        assets: RunnerAssets,
+        uid: int,
+        gid: int,
+        cgroup: RunCgroup | None,
+    ) -> RunResult:
         seccomp_fd = os.open(assets.seccomp_bpf, os.O_RDONLY | os.O_CLOEXEC)
         box = _Sandbox(request.workdir.resolve(), assets, runner_venv(), uid, gid, seccomp_fd)
         try:
-            return self._execute(request, box)
+            return self._execute(request, box, cgroup)
         finally:
             os.close(seccomp_fd)
 
-    def _execute(self, request: RunRequest, box: _Sandbox) -> RunResult:
+    def _execute(self, request: RunRequest, box: _Sandbox, cgroup: RunCgroup | None) -> RunResult:
         limits = request.limits
-        env = sandbox_env(box.venv, request.env)
-        switch_uid = os.geteuid() == 0
-        # RLIMIT_NPROC counts every task of the uid. A slot uid runs nothing else; without the
-        # switch the worker's own user does, so the budget comes on top of what it runs now.
-        nproc = limits.processes if switch_uid else limits.processes + tasks_of_uid(box.uid)
-        argv = [
-            *_prlimit_argv(which("prlimit"), limits, nproc),
-            *_bwrap_argv(which("bwrap"), box, env, limits.tmp_bytes),
-        ]
         started = time.monotonic()
-        try:
-            process = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env={"PATH": "/usr/bin:/bin"},  # the worker's secrets never reach the chain
-                start_new_session=True,
-                pass_fds=(box.seccomp_fd,),
-                user=box.uid if switch_uid else None,
-                group=box.gid if switch_uid else None,
-                extra_groups=[] if switch_uid else None,
-            )
-        except OSError as error:
-            raise RunnerUnavailable(f"The sandbox could not start: {error}.") from error
+        process = _start(_launch_argv(box, limits, request.env, cgroup), box, cgroup)
         if process.stdout is None or process.stderr is None:  # pragma: no cover - PIPE given
             raise RuntimeError("Popen did not open the output pipes.")
         stdout = StreamCapture(limits.stdout_max_bytes)
@@ -305,14 +218,102 @@ class BwrapRunner:
             start_drain(process.stderr, stderr, "sandbox-stderr"),
         ]
         try:
-            killed_for = _supervise(process, request)
+            killed_for = supervise(process, request, cgroup)
         except BaseException:
-            _kill_group(process)
+            kill_sandbox(process, cgroup)
             raise
         wall_s = time.monotonic() - started
         for reader in readers:
             reader.join(_READER_JOIN_SECONDS)
-        if killed_for is not None:
-            return RunResult(killed_for, None, "SIGKILL", stdout.result(), stderr.result(), wall_s)
-        outcome, exit_code, signal_name = _exit_result(process.returncode)
-        return RunResult(outcome, exit_code, signal_name, stdout.result(), stderr.result(), wall_s)
+        outcome, exit_code, signal_name = (
+            (killed_for, None, "SIGKILL")
+            if killed_for is not None
+            else _exit_result(process.returncode)
+        )
+        return RunResult(
+            outcome,
+            exit_code,
+            signal_name,
+            stdout.result(),
+            stderr.result(),
+            wall_s,
+            cpu_s=cgroup.cpu_seconds() if cgroup else None,
+            memory_peak_bytes=cgroup.memory_peak_bytes() if cgroup else None,
+        )
+
+
+def _launch_argv(
+    box: _Sandbox, limits: RunLimits, tool_env: dict[str, str], cgroup: RunCgroup | None
+) -> list[str]:
+    switch_uid = os.geteuid() == 0
+    # RLIMIT_NPROC counts every task of the uid. A slot uid runs nothing else; without the
+    # switch the worker's own user does, so the budget comes on top of what it runs now.
+    nproc = limits.processes if switch_uid else limits.processes + tasks_of_uid(box.uid)
+    env = sandbox_env(box.venv, tool_env)
+    chain = [
+        *_prlimit_argv(which("prlimit"), limits, nproc),
+        *_bwrap_argv(which("bwrap"), box, env, limits),
+    ]
+    if cgroup is None:
+        return chain
+    # Root joins the cgroup (the slot uid could not), then setpriv drops to the slot uid.
+    setpriv = [which("setpriv"), f"--reuid={box.uid}", f"--regid={box.gid}", "--clear-groups"]
+    return [*cgroups.join_argv(cgroup), *setpriv, "--", *chain]
+
+
+def _start(argv: list[str], box: _Sandbox, cgroup: RunCgroup | None) -> subprocess.Popen[bytes]:
+    # Without a cgroup a root worker switches to the slot uid here; with one, setpriv does.
+    switch_uid = os.geteuid() == 0 and cgroup is None
+    try:
+        return subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin"},  # the worker's secrets never reach the chain
+            start_new_session=True,
+            pass_fds=(box.seccomp_fd,),
+            user=box.uid if switch_uid else None,
+            group=box.gid if switch_uid else None,
+            extra_groups=[] if switch_uid else None,
+        )
+    except OSError as error:
+        raise RunnerUnavailable(f"The sandbox could not start: {error}.") from error
+
+
+@contextlib.contextmanager
+def _run_cgroup(uid: int, limits: RunLimits) -> Iterator[RunCgroup | None]:
+    """The run's cgroup, named after its uid slot; None where the DEBUG fallback allows none."""
+    if not _cgroups_usable():
+        yield None
+        return
+    cgroup_limits = CgroupLimits(limits.memory_bytes, limits.processes, limits.cpus)
+    try:
+        with cgroups.run_cgroup(name=f"slot-{uid}", limits=cgroup_limits) as cgroup:
+            yield cgroup
+    except CgroupUnavailable as error:
+        raise RunnerUnavailable(f"The run cgroup could not be created: {error}.") from error
+
+
+@cache
+def _warn_unbounded(reason: str) -> None:
+    log.warning("runner.unbounded_runs", reason=reason)
+
+
+def _cgroups_usable() -> bool:
+    """Whether runs get a cgroup here.
+
+    :raises RunnerUnavailable: when they cannot, outside DEBUG: a run bounded per process only
+        could use RUN_MAX_PROCESSES times the memory and every core of the host.
+    """
+    try:
+        cgroups.check_available()
+    except CgroupUnavailable as error:
+        if not settings.DEBUG:
+            raise RunnerUnavailable(
+                f"Runs cannot be bounded as a whole ({error}); run the worker as root on a host "
+                "with cgroups, or set DEBUG=true for an unbounded development sandbox."
+            ) from error
+        _warn_unbounded(str(error))
+        return False
+    return True

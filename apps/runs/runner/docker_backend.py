@@ -61,10 +61,11 @@ def _host_config(limits: RunLimits, docker: Any) -> dict[str, Any]:
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "read_only": True,
-        "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={limits.tmp_bytes},mode=1777"},  # noqa: S108
+        "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={limits.tmp_only_bytes},mode=1777"},  # noqa: S108
+        "shm_size": limits.shm_bytes,
         "mem_limit": limits.memory_bytes,
         "memswap_limit": limits.memory_bytes,
-        "nano_cpus": 1_000_000_000,
+        "nano_cpus": limits.cpus * 1_000_000_000,
         "pids_limit": limits.processes,
         "ipc_mode": "private",
         "ulimits": [

@@ -46,11 +46,14 @@ def _content_hash(files: list[Path], bpf: bytes) -> str:
 
 
 def ensure_work_root(work_root: Path) -> None:
-    """Create the work root; the sandbox uid must be able to pass through it (0711, no listing)."""
+    """Create the work root as 0711: the sandbox uids pass through it to their own run folder
+    but cannot list it (and so learn other runs' ids)."""
     work_root.mkdir(mode=0o711, parents=True, exist_ok=True)
-    mode = work_root.stat().st_mode
-    if mode & 0o011 != 0o011 and work_root.stat().st_uid == os.geteuid():
-        work_root.chmod(mode | 0o011)
+    # mkdir's mode is not applied to a folder that exists already (made by `parents=True` of a
+    # run folder, or by an older version): correct it when it is ours.
+    info = work_root.stat()
+    if info.st_mode & 0o777 != 0o711 and info.st_uid == os.geteuid():
+        work_root.chmod(0o711)
 
 
 def _write_copy(target: Path, files: list[Path], bpf: bytes) -> None:

@@ -6,23 +6,39 @@ from typing import Literal, Protocol
 
 from django.conf import settings
 
-RunOutcome = Literal["exited", "signalled", "timed_out", "work_limit"]
+RunOutcome = Literal["exited", "signalled", "timed_out", "work_limit", "memory_limit", "cpu_limit"]
 
 
 @dataclass(frozen=True)
 class RunLimits:
-    """What one run may use. Backends enforce each limit with their own mechanism."""
+    """What one run may use. Backends enforce each limit with their own mechanism; which apply
+    to the run as a whole and which to each process: docs/runner.md, "Limits"."""
 
     timeout_s: float  # wall clock; the whole sandbox is killed when it passes
-    memory_bytes: int  # bwrap: RLIMIT_AS (virtual memory); docker: memory cgroup
-    cpu_seconds: int  # bwrap: RLIMIT_CPU (SIGXCPU); docker: ulimit cpu plus 1 CPU of rate
-    processes: int  # bwrap: RLIMIT_NPROC of the slot uid; docker: pids_limit
-    tmp_bytes: int  # size of the tmpfs at /tmp
+    # Memory of the whole run (cgroup: resident memory, tmpfs pages, kernel memory) and the
+    # address space of each process (bwrap: RLIMIT_AS).
+    memory_bytes: int
+    # CPU time of the whole run (cgroup counter, bwrap's watchdog) and of each process
+    # (RLIMIT_CPU: SIGXCPU).
+    cpu_seconds: int
+    processes: int  # processes and threads of the run (pids cgroup; bwrap: also RLIMIT_NPROC)
+    tmp_bytes: int  # /tmp and /dev/shm together: /dev/shm gets shm_bytes, /tmp the rest
     file_bytes: int  # RLIMIT_FSIZE: the largest single file the tool may write
     work_max_bytes: int  # what the tool may leave in /work (it lands on the host's disk)
     stdout_max_bytes: int
     stderr_max_bytes: int
     open_files: int = 256
+    shm_bytes: int = 4 << 20  # size of the tmpfs at /dev/shm, taken from tmp_bytes
+    cpus: int = 1  # CPU rate of the whole run, in cores (cgroup CPU quota)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.shm_bytes < self.tmp_bytes:
+            raise ValueError("shm_bytes must be above 0 and below tmp_bytes (it is taken from it).")
+
+    @property
+    def tmp_only_bytes(self) -> int:
+        """Size of the tmpfs at /tmp: the tmp budget less /dev/shm."""
+        return self.tmp_bytes - self.shm_bytes
 
     @classmethod
     def for_context(cls, context: str) -> "RunLimits":
@@ -42,6 +58,8 @@ class RunLimits:
             cpu_seconds=settings.RUN_CPU_SECONDS,
             processes=settings.RUN_MAX_PROCESSES,
             tmp_bytes=settings.RUN_TMP_BYTES,
+            shm_bytes=settings.RUN_SHM_BYTES,
+            cpus=settings.RUN_CPUS,
             file_bytes=settings.RUN_FILE_BYTES,
             work_max_bytes=settings.RUN_WORK_MAX_BYTES,
             stdout_max_bytes=settings.RUN_STDOUT_MAX_BYTES,
@@ -75,6 +93,9 @@ class RunResult:
     stdout: CapturedStream
     stderr: CapturedStream
     wall_s: float
+    # What the run as a whole used, from its cgroup (None where the backend cannot tell).
+    cpu_s: float | None = None
+    memory_peak_bytes: int | None = None
 
 
 class SandboxRunner(Protocol):

@@ -6,8 +6,8 @@ tool made (symlinks to host paths included), and the worker walking it is root.
 
 import os
 import shutil
-import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Each entry costs at least one block, so a tool cannot fill the host's inode table with
@@ -50,25 +50,28 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
-def remove_stale_entries(root: Path, max_age_s: float) -> int:
-    """Delete the entries directly under `root` not modified for `max_age_s`; dot-entries stay.
+def remove_entries(root: Path, *, keep: Callable[[str], bool], tmp_max_age_s: float) -> int:
+    """Delete the entries directly under `root` whose name `keep` refuses; return how many.
 
-    Dot-entries are the worker's own bookkeeping (`.slots/`, `.runner-<hash>/`), except
-    `.runner-tmp-*` leftovers of a worker that died while copying the runner files.
+    Dot-entries are the worker's own bookkeeping (`.slots/`, `.runner-<hash>/`) and stay, except
+    `.runner-tmp-*` leftovers of a worker that died while copying the runner files, removed once
+    older than `tmp_max_age_s` (a live worker may be copying one right now).
     """
-    cutoff = time.time() - max_age_s
+    cutoff = time.time() - tmp_max_age_s
     removed = 0
     try:
         entries = list(os.scandir(root))
     except FileNotFoundError:
         return 0
     for entry in entries:
-        if entry.name.startswith(".") and not entry.name.startswith(".runner-tmp-"):
+        if entry.name.startswith("."):
+            if not entry.name.startswith(".runner-tmp-"):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                continue
+        elif keep(entry.name):
             continue
-        info = entry.stat(follow_symlinks=False)
-        if info.st_mtime > cutoff:
-            continue
-        if stat.S_ISDIR(info.st_mode):
+        if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             Path(entry.path).unlink(missing_ok=True)

@@ -1,7 +1,12 @@
 """State changes of runs and sessions (one function per use-case)."""
 
 from apps.runs.services.execution import execute_run
-from apps.runs.services.finishing import cleanup_run_files, finish_run, reap_stuck_runs
+from apps.runs.services.finishing import (
+    cleanup_run_files,
+    finish_run,
+    reap_stuck_runs,
+    sweep_run_folders,
+)
 from apps.runs.services.runtime import (
     ProductionRunRequest,
     production_settings,
@@ -54,6 +59,7 @@ __all__ = [
     "save_settings",
     "schema_version",
     "start_production_action",
+    "sweep_run_folders",
     "validate_inputs",
     "validate_uploads",
 ]

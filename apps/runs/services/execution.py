@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.accounts.services import create_run_token, revoke_api_token
+from apps.projects.access import role_in_project
 from apps.runs import session_files
 from apps.runs.bridge import CollectionsBridge
 from apps.runs.exceptions import RunnerUnavailable
@@ -22,6 +23,7 @@ from apps.runs.models import RunContext, RunStatus, ToolRun
 from apps.runs.runner.artifacts import ArtifactViolation, collect_artifacts
 from apps.runs.runner.backends import RunLimits, RunRequest, RunResult, get_runner
 from apps.runs.runner.contract import ContractViolation, RunnerOutput, read_result
+from apps.runs.runner.runner_files import ensure_work_root
 from apps.runs.runner.workdir import (
     InputFile,
     prepare_workdir,
@@ -84,7 +86,12 @@ def _claim(run_id: str | uuid.UUID) -> ToolRun | None:
     if not claimed:
         log.info("run.claim_skipped", run_id=str(run_id))
         return None
-    return ToolRun.objects.select_related("tool__project", "version", "snapshot").get(pk=run_id)
+    run = ToolRun.objects.select_related("tool__project", "version", "snapshot").get(pk=run_id)
+    # The tool acts with its requester's rights as they are now, not as they were when queued.
+    role = role_in_project(user_id=run.requested_by_id, project_id=run.tool.project_id)
+    run.requester_role = role.value if role else ""
+    ToolRun.objects.filter(pk=run.pk).update(requester_role=run.requester_role)
+    return run
 
 
 def _execute(run: ToolRun, workdir: Path) -> Outcome:
@@ -94,7 +101,8 @@ def _execute(run: ToolRun, workdir: Path) -> Outcome:
     summary = syntax_error_summary(content.source_code)
     if summary is not None:
         return Outcome.failed(truncate_utf8(summary, settings.RUN_ERROR_SUMMARY_MAX_BYTES))
-    workdir.mkdir(parents=True, exist_ok=False)
+    ensure_work_root(workdir.parent)
+    workdir.mkdir(exist_ok=False)
     manifest = prepare_workdir(
         workdir=workdir,
         source_code=content.source_code,
@@ -165,7 +173,11 @@ def _run_sandboxed(run: ToolRun, request: RunRequest) -> RunResult:
     (plus a grace of 60 s) and is revoked as soon as it ends."""
     expires_at = timezone.now() + timedelta(seconds=request.limits.timeout_s + 60)
     token, secret = create_run_token(
-        user=run.requested_by, project_id=run.tool.project_id, expires_at=expires_at, run_id=run.pk
+        user=run.requested_by,
+        project_id=run.tool.project_id,
+        project_role=run.requester_role,
+        expires_at=expires_at,
+        run_id=run.pk,
     )
     # Unsaved code in a top-level project may read its collections but never change them.
     read_only = run.context == RunContext.SANDBOX and run.tool.project.parent_id is None
@@ -179,6 +191,8 @@ def _run_sandboxed(run: ToolRun, request: RunRequest) -> RunResult:
             run_id=str(run.pk),
             outcome=result.outcome,
             wall_s=round(result.wall_s, 3),
+            cpu_s=None if result.cpu_s is None else round(result.cpu_s, 3),
+            memory_peak_bytes=result.memory_peak_bytes,
             collection_calls=bridge.calls,
         )
         return result
@@ -192,12 +206,8 @@ def _interpret(run: ToolRun, result: RunResult, workdir: Path) -> Outcome:
         outcome = Outcome.failed(
             "Execution timed out.", status=RunStatus.TIMED_OUT, stdout=out, stderr=err
         )
-    elif result.outcome == "work_limit":
-        limit = settings.RUN_WORK_MAX_BYTES
-        summary = f"The tool wrote more than {limit} bytes to /work."
-        outcome = Outcome.failed(summary, stdout=out, stderr=err)
-    elif result.outcome == "signalled":
-        outcome = Outcome.failed(_signal_summary(result.signal), stdout=out, stderr=err)
+    elif result.outcome != "exited":
+        outcome = Outcome.failed(_stopped_summary(result), stdout=out, stderr=err)
     else:
         try:
             output = read_result(workdir / "result.json", max_bytes=settings.RUN_RESULT_MAX_BYTES)
@@ -209,6 +219,18 @@ def _interpret(run: ToolRun, result: RunResult, workdir: Path) -> Outcome:
             outcome = _from_output(run, output)
             outcome.stdout, outcome.stderr = out, err
     return _with_artifacts(run, outcome, workdir)
+
+
+def _stopped_summary(result: RunResult) -> str:
+    """Why the sandbox was stopped before the runner could write its result."""
+    if result.outcome == "work_limit":
+        return f"The tool wrote more than {settings.RUN_WORK_MAX_BYTES} bytes to /work."
+    if result.outcome == "memory_limit":
+        limit_mib = settings.RUN_MEMORY_BYTES >> 20
+        return f"Memory limit reached: the run used more than {limit_mib} MiB in all."
+    if result.outcome == "cpu_limit":
+        return f"CPU limit reached: the run used more than {settings.RUN_CPU_SECONDS} s of CPU."
+    return _signal_summary(result.signal)
 
 
 def _from_output(run: ToolRun, output: RunnerOutput) -> Outcome:

@@ -14,9 +14,10 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
+from apps.core.identifiers import is_uuid
 from apps.runs import session_files
-from apps.runs.models import RunContext, RunStatus, ToolRun, ToolSession
-from apps.runs.runner.backends import CapturedStream
+from apps.runs.models import ACTIVE_STATUSES, RunContext, RunStatus, ToolRun, ToolSession
+from apps.runs.runner.backends import CapturedStream, run_folder_names, sweep_folders
 from apps.runs.services.sessions import get_or_create_session
 from apps.runs.services.submission import enqueue
 from apps.runs.ui_payload import failure_payload
@@ -181,6 +182,28 @@ def cleanup_run_files() -> dict[str, Any]:
     }
     log.info("runs.files_cleaned", **counts)
     return counts
+
+
+def sweep_run_folders() -> int:
+    """Delete the folders in SANDBOX_WORK_ROOT of runs that are over or unknown; return how many.
+
+    A worker killed mid-run leaves its run folder (what the tool wrote, owned by a slot uid)
+    behind; once the reaper has ended that run, the next sweep removes it. Folders of queued or
+    running runs stay: their worker may be using them right now.
+    """
+    # List first, then ask: a run folder is made after its run was claimed (running), so a
+    # listed folder whose run is not active now is no longer used. Folders made after the
+    # listing are not judged at all.
+    listed = set(run_folder_names())
+    live = {
+        str(pk)
+        for pk in ToolRun.objects.filter(
+            pk__in=[name for name in listed if is_uuid(name)], status__in=ACTIVE_STATUSES
+        ).values_list("pk", flat=True)
+    }
+    removed = sweep_folders(keep=lambda name: name in live or name not in listed)
+    log.info("runs.folders_swept", removed=removed, kept=len(live))
+    return removed
 
 
 # PostgreSQL text cannot hold U+0000, and UTF-8 cannot encode a lone surrogate (a forged

@@ -1,9 +1,10 @@
 """The bubblewrap platform overhead for `sandbox_runs`, timed in this process, spawn to exit.
 
 - bwrap_chain: exactly the chain `BwrapRunner.run` starts (apps.runs.runner.bwrap_backend
-  .sandbox_python_argv: prlimit with the sandbox limits, bwrap with every flag, the seccomp
-  filter from a fresh descriptor, the switch to a slot uid when we are root, a new session), with
-  `<interpreter> -I -c pass` inside instead of the runner.
+  .sandbox_python_argv: as root a fresh run cgroup, joined, and setpriv's switch to a slot uid;
+  prlimit with the sandbox limits, bwrap with every flag, the seccomp filter from a fresh
+  descriptor, a new session), with `<interpreter> -I -c pass` inside instead of the runner; the
+  cgroup's creation and removal are inside the timing.
 - bare_python: the same interpreter and arguments started bare, same stdio and environment.
   The target compares these two: like with like.
 - runner_chain: the same chain running the real runner (`-I /runner/_runner.py`) on a prepared
@@ -24,8 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import harness
+
+if TYPE_CHECKING:
+    from apps.runs.runner.cgroups import RunCgroup
 
 PYTHON_ARGS = ("-I", "-c", "pass")
 RUNNER_ARGS = ("-I", "/runner/_runner.py")
@@ -100,39 +105,61 @@ def _prepare_folder(workdir: Path) -> dict[str, str]:
 
 
 def _argv(
-    workdir: Path, tool_env: dict[str, str], uid: int, python_args: Sequence[str], seccomp_fd: int
+    workdir: Path,
+    tool_env: dict[str, str],
+    uid: int,
+    python_args: Sequence[str],
+    seccomp_fd: int,
+    cgroup: "RunCgroup | None" = None,
 ) -> list[str]:
     from apps.runs.runner.backends import RunLimits, RunRequest
     from apps.runs.runner.bwrap_backend import sandbox_python_argv
 
     request = RunRequest(workdir=workdir, env=tool_env, limits=RunLimits.for_context("sandbox"))
     return sandbox_python_argv(
-        request, uid=uid, gid=uid, seccomp_fd=seccomp_fd, python_args=python_args
+        request, uid=uid, gid=uid, seccomp_fd=seccomp_fd, python_args=python_args, cgroup=cgroup
     )
+
+
+@contextmanager
+def _run_cgroup(chain: Chain) -> Iterator["RunCgroup | None"]:
+    """The run's cgroup, as the backend makes one per run (none when we are not root)."""
+    if not chain.switch_uid:
+        yield None
+        return
+    from apps.runs.runner import cgroups
+    from apps.runs.runner.backends import RunLimits
+
+    limits = RunLimits.for_context("sandbox")
+    cgroup_limits = cgroups.CgroupLimits(limits.memory_bytes, limits.processes, limits.cpus)
+    with cgroups.run_cgroup(name=f"slot-{chain.uid}", limits=cgroup_limits) as cgroup:
+        yield cgroup
 
 
 def chain_sample(
     chain: Chain, python_args: Sequence[str] = PYTHON_ARGS, case: str = CHAIN
 ) -> float:
-    """Seconds from spawning the sandbox chain to its exit (a blocking wait: the exact end).
-    bwrap reads the filter to its end, so every start needs a fresh descriptor, as in the
-    backend."""
+    """Seconds from creating the run's cgroup and spawning the sandbox chain to its exit and
+    the cgroup's removal (a blocking wait: the exact end). bwrap reads the filter to its end,
+    so every start needs a fresh descriptor, as in the backend."""
     seccomp_fd = os.open(chain.seccomp_bpf, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        argv = _argv(chain.workdir, chain.tool_env, chain.uid, python_args, seccomp_fd)
         started = time.perf_counter()
-        completed = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=_CHAIN_ENV,
-            start_new_session=True,
-            pass_fds=(seccomp_fd,),
-            user=chain.uid if chain.switch_uid else None,
-            group=chain.uid if chain.switch_uid else None,
-            extra_groups=[] if chain.switch_uid else None,
-            check=False,
-        )
+        with _run_cgroup(chain) as cgroup:
+            argv = _argv(chain.workdir, chain.tool_env, chain.uid, python_args, seccomp_fd, cgroup)
+            switch_uid = chain.switch_uid and cgroup is None  # else setpriv switches
+            completed = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=_CHAIN_ENV,
+                start_new_session=True,
+                pass_fds=(seccomp_fd,),
+                user=chain.uid if switch_uid else None,
+                group=chain.uid if switch_uid else None,
+                extra_groups=[] if switch_uid else None,
+                check=False,
+            )
         elapsed = time.perf_counter() - started
     finally:
         os.close(seccomp_fd)

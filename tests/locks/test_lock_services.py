@@ -21,7 +21,7 @@ from apps.locks.exceptions import (
 from apps.locks.models import DraftLock, DraftLockEvent
 from apps.tools import access, services
 from apps.tools.exceptions import DraftHeadMoved, ToolEditDenied
-from apps.tools.models import VersionState
+from apps.tools.models import Tool, VersionState
 from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.factories.tools import SOURCE, make_draft, make_tool
@@ -284,10 +284,17 @@ def test_a_save_racing_a_takeover_has_one_outcome_and_loses_nothing():
         tool = make_tool(owner=author)
         make_draft(tool, author)
         acquire(tool, author)
-        results = run_together(
-            partial(save, tool, author, source="racing save"),
-            partial(acquire, tool, admin, force=True, reason="race"),
+        # Both name the head as it is now; a takeover that read the head only after the save
+        # had committed would be a later, legitimate takeover of the new head, not a race.
+        takeover = partial(
+            services.acquire_draft_lock,
+            tool=Tool.objects.get(pk=tool.pk),
+            actor=admin,
+            draft_head_id=tool.draft_head_id,
+            force=True,
+            reason="race",
         )
+        results = run_together(partial(save, tool, author, source="racing save"), takeover)
         tool.refresh_from_db()
         lock = DraftLock.objects.get(tool=tool)
         assert lock.draft_head_id == tool.draft_head_id  # the lock is on the real head either way

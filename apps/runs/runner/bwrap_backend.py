@@ -113,26 +113,30 @@ def _bwrap_argv(bwrap: str, box: _Sandbox, env: dict[str, str], limits: RunLimit
 
 
 def sandbox_python_argv(
-    request: RunRequest, *, uid: int, gid: int, seccomp_fd: int, python_args: Sequence[str]
+    request: RunRequest,
+    *,
+    uid: int,
+    gid: int,
+    seccomp_fd: int,
+    python_args: Sequence[str],
+    cgroup: RunCgroup | None,
 ) -> list[str]:
     """The command line `run` starts for `request`, with `python_args` in place of
     `-I /runner/_runner.py`.
 
-    Everything else is the backend's own: prlimit with the request's limits, then bwrap with
-    every flag, the tools' environment (with `request.env`) and interpreter; it ends with
-    `<interpreter> *python_args`. For measuring what the sandbox itself costs
-    (bench/sandbox_runs.py); the caller starts it as `run` does (as `uid`, `seccomp_fd` passed,
-    a new session) with `request.workdir` owned by `uid`.
+    Everything else is the backend's own: with `cgroup`, the join and setpriv's switch to `uid`;
+    prlimit with the request's limits, then bwrap with every flag, the tools' environment (with
+    `request.env`) and interpreter; it ends with `<interpreter> *python_args`. For measuring
+    what the sandbox itself costs (bench/sandbox_runs.py); the caller starts it as `run` does
+    (`seccomp_fd` passed, a new session, as `uid` when root without a cgroup) with
+    `request.workdir` owned by `uid`.
     """
     assets = prepare_runner_assets(Path(settings.SANDBOX_WORK_ROOT))
     box = _Sandbox(request.workdir.resolve(), assets, runner_venv(), uid, gid, seccomp_fd)
-    limits = request.limits
-    nproc = limits.processes if os.geteuid() == 0 else limits.processes + tasks_of_uid(uid)
-    env = sandbox_env(box.venv, request.env)
-    bwrap = _bwrap_argv(which("bwrap"), box, env, limits)
-    # _bwrap_argv ends with `<interpreter> -I /runner/_runner.py`; keep only the interpreter.
+    argv = _launch_argv(box, request.limits, request.env, cgroup)
+    # _launch_argv ends with `<interpreter> -I /runner/_runner.py`; keep only the interpreter.
     runner_args = 2
-    return [*_prlimit_argv(which("prlimit"), limits, nproc), *bwrap[:-runner_args], *python_args]
+    return [*argv[:-runner_args], *python_args]
 
 
 def _exit_result(returncode: int) -> tuple[RunOutcome, int | None, str | None]:

@@ -144,9 +144,14 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "skt",
         "TIMEOUT": 300,
+        # A Redis that stops answering costs a request at most a second, never a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL only: cached_db raises when Redis is down (its cache delete on
+# sign-in and sign-out is not guarded), and signing in must not depend on Redis. The session
+# row is one primary-key read per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Auth & guardian ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, U
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from apps.accounts import access, services
+from apps.accounts import access, services, sign_in_limits
 from apps.accounts.access import authenticated_user
 from apps.accounts.models import ApiToken, Role, User
 
@@ -76,6 +76,7 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]  # stubs want an Abs
         ),
     )
     filter_horizontal = ()
+    actions = ("unlock_sign_in",)
 
     # An account the admin may not manage opens read-only; posting to it, its password form or
     # its delete page is a 403.
@@ -136,6 +137,15 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]  # stubs want an Abs
         admin_for_request = copy.copy(self)
         admin_for_request.change_password_form = PasswordForm
         return DjangoUserAdmin.user_change_password(admin_for_request, request, id, form_url)
+
+    @admin.action(description="Unlock sign-in (forget failed sign-ins)")
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = list(queryset)
+        for user in users:
+            sign_in_limits.unlock(email=user.email)
+        self.message_user(
+            request, f"Sign-in unlocked for {len(users)} account(s).", messages.SUCCESS
+        )
 
     def _may_manage(self, request: HttpRequest, user: User) -> bool:
         return access.may_manage_account(actor=authenticated_user(request), user=user)

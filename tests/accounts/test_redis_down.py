@@ -54,3 +54,18 @@ def test_the_admin_sign_in_works_while_redis_is_down(redis_down):
 def test_the_api_still_answers_bearer_requests_while_redis_is_down(redis_down, api_client_for):
     client = api_client_for(UserFactory(contributor=True))
     assert client.get("/api/v1/projects").status_code == 200
+
+
+def test_a_project_owners_pages_work_while_redis_is_down(redis_down, alice, project):
+    client = Client()
+    response = client.post("/accounts/login/", {"username": alice.email, "password": PASSWORD})
+    assert response.status_code == 302
+    for url in (
+        f"/projects/{project.pk}/",
+        f"/projects/{project.pk}/tools",
+        f"/projects/{project.pk}/collections/",
+        f"/projects/{project.pk}/merges/",
+        "/api/docs/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get(f"/api/v1/projects/{project.pk}").status_code == 200  # session + throttle

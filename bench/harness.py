@@ -629,10 +629,10 @@ def bench_contributor(email: str, full_name: str) -> Any:
     user = User.objects.filter(email=email).first()
     if user is None:
         return account_services.create_user(
-            email=email, password=None, role=Role.CONTRIBUTOR, full_name=full_name
+            actor=None, email=email, password=None, role=Role.CONTRIBUTOR, full_name=full_name
         )
     if user.role != Role.CONTRIBUTOR:
-        account_services.set_user_role(user=user, role=Role.CONTRIBUTOR)
+        account_services.set_user_role(actor=None, user=user, role=Role.CONTRIBUTOR)
     return user
 
 

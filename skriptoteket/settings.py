@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "guardian",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
@@ -112,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a sign-in refused by the sign-in limits into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 ROOT_URLCONF = "skriptoteket.urls"
 WSGI_APPLICATION = "skriptoteket.wsgi.application"
@@ -144,13 +147,20 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "skt",
         "TIMEOUT": 300,
+        # A Redis that stops answering costs a request at most a second, never a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL only: cached_db raises when Redis is down (its cache delete on
+# sign-in and sign-out is not guarded), and signing in must not depend on Redis. The session
+# row is one primary-key read per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Auth & guardian ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "apps.accounts.backends.SignInLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -163,6 +173,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in protection (docs/development.md): failed password sign-ins are counted in Redis per
+# account and per client address; either reaching its limit pauses sign-in there for the
+# cool-off. With Redis down nothing is counted and sign-in works (a warning is logged).
+SIGN_IN_ACCOUNT_FAILURE_LIMIT = env_int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", 5)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env_int("SIGN_IN_ADDRESS_FAILURE_LIMIT", 30)
+SIGN_IN_COOLOFF_SECONDS = env_int("SIGN_IN_COOLOFF_SECONDS", 900)
+# Proxies in front of the app that each append to X-Forwarded-For; 0 trusts no such header.
+SIGN_IN_TRUSTED_PROXY_COUNT = env_int("SIGN_IN_TRUSTED_PROXY_COUNT", 0)
+AXES_HANDLER = "apps.accounts.backends.SignInLimitHandler"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.sign_in_locked"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.sign_in_limits.client_address"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The backend marks a sign-in it refused, so the handler does not count it as a new failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The counters live in Redis, not in axes' tables: no admin pages for those.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # Guardian's anonymous user row is not used: anonymous visitors never hold object permissions.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_MONKEY_PATCH_USER = False

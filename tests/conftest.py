@@ -1,5 +1,5 @@
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -69,3 +69,21 @@ def api_client_for() -> Callable[[User], APIClient]:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+# Nothing listens on port 1: connections are refused at once, like a Redis that is down.
+DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def redis_down(settings: object) -> Iterator[None]:
+    """Point the cache and every Redis client of this process at a Redis that is not there."""
+    from apps.core.redis import redis_client
+
+    settings.REDIS_URL = DEAD_REDIS_URL  # type: ignore[attr-defined]
+    settings.CACHES = {  # type: ignore[attr-defined]
+        "default": {**settings.CACHES["default"], "LOCATION": DEAD_REDIS_URL}  # type: ignore[attr-defined]
+    }
+    redis_client.cache_clear()
+    yield
+    redis_client.cache_clear()

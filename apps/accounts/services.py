@@ -12,7 +12,13 @@ from django.db import connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from apps.accounts.exceptions import EmailTaken, InvalidTokenExpiry
+from apps.accounts import access
+from apps.accounts.exceptions import (
+    AccountProtected,
+    EmailTaken,
+    InvalidTokenExpiry,
+    RoleNotAssignable,
+)
 from apps.accounts.models import ApiToken, Role, TokenKind, User, hash_token
 from apps.core.exceptions import ValidationFailed
 
@@ -25,13 +31,115 @@ DISPLAY_PREFIX_LENGTH = 12
 
 @transaction.atomic
 def create_user(
-    *, email: str, password: str | None, role: str = Role.USER, full_name: str = ""
+    *,
+    actor: User | None,
+    email: str,
+    password: str | None,
+    role: str = Role.USER,
+    full_name: str = "",
 ) -> User:
     """Create a user with a global role; a `None` password leaves the account unable to sign in.
 
+    `actor=None` is the operator at the command line (see `access.may_manage_account`).
+
     :raises ValidationFailed: bad email or role
+    :raises RoleNotAssignable: `actor` may not give `role`
     :raises EmailTaken: the email (case-insensitive) is in use
     """
+    email = _valid_email(email)
+    _check_role(actor=actor, role=role)
+    _check_email_free(email)
+    user = User.objects.create_user(email, password, role=role, full_name=full_name)
+    log.info("user.created", user_id=user.pk, role=role, actor_id=_actor_id(actor))
+    return user
+
+
+@transaction.atomic
+def update_user(
+    *,
+    actor: User | None,
+    user: User,
+    email: str | None = None,
+    full_name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change the given fields of `user`'s account; `None` leaves a field as it is.
+
+    :raises AccountProtected: `actor` may not manage this account
+    :raises RoleNotAssignable: `actor` may not give the new role
+    :raises ValidationFailed: bad email or role
+    :raises EmailTaken: the new email (case-insensitive) is in use
+    """
+    current = _lock_managed_account(actor=actor, user=user)
+    if email is not None:
+        email = _valid_email(email)
+        _check_email_free(email, other_than=current)
+    if role is not None and role != current.role:
+        _check_role(actor=actor, role=role)
+    given = {"email": email, "full_name": full_name, "role": role, "is_active": is_active}
+    changes = {
+        field: value
+        for field, value in given.items()
+        if value is not None and value != getattr(current, field)
+    }
+    for field, value in changes.items():
+        setattr(current, field, value)
+    if changes:
+        current.save(update_fields=list(changes))
+        log.info(
+            "user.updated",
+            user_id=current.pk,
+            fields=sorted(changes),
+            role=current.role,
+            actor_id=_actor_id(actor),
+        )
+    return current
+
+
+def set_user_role(*, actor: User | None, user: User, role: str) -> User:
+    """Give `user` a global role (raises as `update_user`)."""
+    return update_user(actor=actor, user=user, role=role)
+
+
+@transaction.atomic
+def set_user_password(*, actor: User | None, user: User, password: str | None) -> User:
+    """Set `user`'s password; `None` turns password sign-in off for the account.
+
+    :raises AccountProtected: `actor` may not manage this account
+    """
+    current = _lock_managed_account(actor=actor, user=user)
+    current.set_password(password)
+    current.save(update_fields=["password"])
+    log.info(
+        "user.password_set",
+        user_id=current.pk,
+        usable=password is not None,
+        actor_id=_actor_id(actor),
+    )
+    return current
+
+
+def _lock_managed_account(*, actor: User | None, user: User) -> User:
+    # Decide on the row as it is now, locked, not on the caller's copy: a stale copy that still
+    # says "user" must not let an admin change an account a superuser just promoted.
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if not access.may_manage_account(actor=actor, user=current):
+        raise AccountProtected()
+    return current
+
+
+def _check_role(*, actor: User | None, role: str) -> None:
+    if role not in Role.values:
+        raise ValidationFailed(
+            f"Unknown role {role!r}.",
+            details={"fields": {"role": [f"Choose one of {', '.join(Role.values)}."]}},
+        )
+    if role not in access.assignable_roles(actor=actor):
+        raise RoleNotAssignable()
+
+
+def _valid_email(email: str) -> str:
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -40,26 +148,19 @@ def create_user(
             "Enter a valid email address.",
             details={"fields": {"email": ["Enter a valid email address."]}},
         ) from None
-    if role not in Role.values:
-        raise ValidationFailed(
-            f"Unknown role {role!r}.",
-            details={"fields": {"role": [f"Choose one of {', '.join(Role.values)}."]}},
-        )
-    if User.objects.filter(email__iexact=email).exists():
+    return email
+
+
+def _check_email_free(email: str, *, other_than: User | None = None) -> None:
+    taken = User.objects.filter(email__iexact=email)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
         raise EmailTaken()
-    user = User.objects.create_user(email, password, role=role, full_name=full_name)
-    log.info("user.created", user_id=user.pk, role=role)
-    return user
 
 
-@transaction.atomic
-def set_user_role(*, user: User, role: str) -> User:
-    if role not in Role.values:
-        raise ValidationFailed(f"Unknown role {role!r}.")
-    user.role = role
-    user.save(update_fields=["role"])
-    log.info("user.role_changed", user_id=user.pk, role=role)
-    return user
+def _actor_id(actor: User | None) -> int | None:
+    return None if actor is None else actor.pk
 
 
 def create_api_token(

@@ -1,12 +1,17 @@
+import math
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.accounts import services
+from apps.accounts import services, sign_in_limits
 from apps.accounts.access import authenticated_user
 from apps.accounts.forms import ApiTokenForm
 from apps.accounts.models import ApiToken, TokenKind
@@ -48,3 +53,27 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     services.revoke_api_token(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:token-list")
+
+
+def sign_in_locked(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The answer to a sign-in refused by the sign-in limits (`AXES_LOCKOUT_CALLABLE`).
+
+    The same page for an account that exists and one that does not, and it does not say
+    whether the account or the address is locked.
+    """
+    email = (credentials or {}).get("username") or request.POST.get("username", "")
+    lock = sign_in_limits.current_lock(
+        email=sign_in_limits.normalize_email(email),
+        address=sign_in_limits.client_address(request),
+    )
+    retry_after = lock.retry_after_seconds if lock else settings.SIGN_IN_COOLOFF_SECONDS
+    on_admin = request.path.startswith(reverse("admin:index"))
+    template = "admin/sign_in_locked.html" if on_admin else "registration/sign_in_locked.html"
+    context = {"retry_minutes": math.ceil(retry_after / 60), "title": "Sign-in paused"}
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -59,10 +59,10 @@ def seed_demo() -> DemoSummary:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = account_services.create_user(
-                email=email, password=DEMO_PASSWORD, role=role, full_name=name
+                actor=None, email=email, password=DEMO_PASSWORD, role=role, full_name=name
             )
         elif user.role != role:
-            account_services.set_user_role(user=user, role=role)
+            account_services.set_user_role(actor=None, user=user, role=role)
         users[email] = user
         summary.users.append((email, role))
     for name, description, colour, members in DEMO_PROJECTS:

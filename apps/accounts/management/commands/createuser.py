@@ -21,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             user = services.create_user(
+                actor=None,  # the operator at the command line
                 email=options["email"],
                 password=options["password"],
                 role=options["role"],

@@ -119,6 +119,7 @@ def test_the_page_carries_the_boot_document_and_loads_the_editor_scripts(people,
     mine = [name for name in scripts if not name.startswith("editor/sandbox")]
     assert mine == [
         "vendor/skriptoteket-editor-1.0.0.min.js",
+        "editor/markdown.js",
         "editor/editor-schemas.js",
         "editor/editor-lock.js",
         "editor/editor-view.js",

@@ -76,10 +76,11 @@ CSRF_TRUSTED_ORIGINS = env_list(
 )
 # Content-Security-Policy on every response (django-csp): nothing from another origin, so tool
 # output shown in a page (markdown, html_sandboxed) cannot make a viewer's browser call home.
-# No inline script anywhere (Swagger UI's start script is served as a file); inline styles are
-# allowed because the html_sandboxed frame inherits this policy and tools style their HTML
-# inline, and they fetch nothing: images and fonts come from 'self' (images also data:). The
-# frame adds its own stricter policy (static/editor/sandbox-results.js). See docs/architecture.md.
+# No inline script anywhere (Swagger UI's start script is served as a file). Inline styles are
+# allowed: CodeMirror injects <style> elements, and the html_sandboxed frame inherits this policy
+# while tools style their HTML inline; they fetch nothing, as images and fonts come only from
+# 'self' (images also data:). The frame adds its own stricter policy
+# (static/editor/sandbox-results.js). See "Security headers" in docs/architecture.md.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -79,8 +79,8 @@
   // A srcdoc document inherits the page's policy, which allows this site's images and styles;
   // the frame's own policy comes first in it and takes the network away entirely: the tool's
   // inline styles apply, images only from data: URLs, nothing else loads (the DNS prefetch of
-  // link hosts is off too). The tool's HTML goes into the body; the browser moves anything
-  // that belongs in a head (a <style>, a <meta>) where it works from there.
+  // link hosts is off too). The tool's HTML goes into the body, where its <style> elements
+  // still apply (its own <html>, <head> or <body> tags only add attributes).
   var FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; " +
     "font-src data:; base-uri 'none'; form-action 'none'";
 

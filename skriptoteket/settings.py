@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets generic Django classes (ModelAdmin[User], QuerySet[Project]) be subscripted at run time.
@@ -73,6 +74,27 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000"
 )
+# Content-Security-Policy on every response (django-csp): nothing from another origin, so tool
+# output shown in a page (markdown, html_sandboxed) cannot make a viewer's browser call home.
+# No inline script anywhere (Swagger UI's start script is served as a file). Inline styles are
+# allowed: CodeMirror injects <style> elements, and the html_sandboxed frame inherits this policy
+# while tools style their HTML inline; they fetch nothing, as images and fonts come only from
+# 'self' (images also data:). The frame adds its own stricter policy
+# (static/editor/sandbox-results.js). See "Security headers" in docs/architecture.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Apps --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -104,6 +126,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "apps.kvcollections.middleware.CollectionsBodyLimitMiddleware",
@@ -311,6 +334,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge image from validator.swagger.io: the page loads nothing from another host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

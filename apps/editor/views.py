@@ -65,7 +65,6 @@ def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
         "heartbeat_ms": HEARTBEAT_MS,
         "lock_poll_ms": LOCK_POLL_MS,
         "poll_ms": _poll_ms(request.GET.get("poll_ms")),
-        "people": _people(tool),
         "urls": {
             "api": api,
             "boot": tool_api,
@@ -87,14 +86,6 @@ def _poll_ms(raw: str | None) -> int:
         return SANDBOX_POLL_MS
     low, high = POLL_MS_RANGE
     return min(max(int(raw), low), high)
-
-
-def _people(tool: Tool) -> dict[str, str]:
-    """Emails of everyone who can hold the tool's lock (its maintainers and the global admins),
-    by user id, so the lock badge can say who holds it: the lock API answers with a user id."""
-    admins = User.objects.filter(role__in=[Role.ADMIN, Role.SUPERUSER], is_active=True)
-    users = tools_access.maintainers_of(tool).union(admins)
-    return {str(pk): email for pk, email in users.values_list("pk", "email")}
 
 
 @dataclass(frozen=True)
@@ -167,13 +158,4 @@ def _rows(project: Project, user: User) -> list[ToolRow]:
 
 def _lock_holders(tool_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     live = locks.live_locks(tool_ids=tool_ids)
-    emails = dict(
-        User.objects.filter(pk__in={state.holder_id for state in live.values()}).values_list(
-            "pk", "email"
-        )
-    )
-    return {
-        tool_id: emails.get(state.holder_id, "someone")
-        for tool_id, state in live.items()
-        if state.holder_id is not None
-    }
+    return {tool_id: state.holder_email or "someone" for tool_id, state in live.items()}

@@ -11,6 +11,7 @@ import structlog
 from django.conf import settings
 from django.db import connection, transaction
 
+from apps.accounts.models import User
 from apps.core.logs import current_request_id
 from apps.locks.exceptions import (
     DraftLockExpired,
@@ -25,6 +26,7 @@ from apps.locks.models import DraftLock, DraftLockEvent
 log = structlog.get_logger(__name__)
 Action = DraftLockEvent.Action
 LOCKS = DraftLock._meta.db_table
+USERS = User._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,24 @@ class LockState:
     expires_at: datetime
     token: int
     live: bool
+    # Read with the row so a refusal or the editor's lock badge can name the holder without
+    # the page being sent a list of everyone who might hold the lock.
+    holder_email: str | None = None
 
     def details(self) -> dict[str, Any]:
-        return {"holder": self.holder_id, "expires_at": self.expires_at.isoformat()}
+        return {
+            "holder": self.holder_id,
+            "holder_email": self.holder_email,
+            "expires_at": self.expires_at.isoformat(),
+        }
 
+
+_HOLDER_EMAIL = f"(SELECT u.email FROM {USERS} u WHERE u.id = l.holder_id)"  # noqa: S608
 
 _STATE_SQL = f"""
-SELECT tool_id, draft_head_id, holder_id, expires_at, token,
-       holder_id IS NOT NULL AND expires_at > now() AS live
-FROM {LOCKS} WHERE tool_id = %s FOR UPDATE
+SELECT l.tool_id, l.draft_head_id, l.holder_id, l.expires_at, l.token,
+       l.holder_id IS NOT NULL AND l.expires_at > now() AS live, {_HOLDER_EMAIL}
+FROM {LOCKS} l WHERE l.tool_id = %s FOR UPDATE OF l
 """  # noqa: S608
 
 # One conditional upsert: free, expired, already mine, or forced -> mine. A new holder gets
@@ -67,14 +78,14 @@ ON CONFLICT (tool_id) DO UPDATE SET
         WHEN l.holder_id IS NOT NULL AND l.expires_at > now() THEN %(actor)s
         ELSE NULL END
 WHERE l.holder_id IS NULL OR l.holder_id = EXCLUDED.holder_id OR l.expires_at <= now() OR %(force)s
-RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true
+RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL}
 """  # noqa: S608
 
 
 def live_lock(*, tool_id: uuid.UUID) -> LockState | None:
     """The tool's lock if someone holds it unexpired (database clock); a plain read, no row lock."""
     with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL.replace(" FOR UPDATE", ""), [tool_id])
+        cursor.execute(_STATE_SQL.replace(" FOR UPDATE OF l", ""), [tool_id])
         row = cursor.fetchone()
     state = LockState(*row) if row else None
     return state if state is not None and state.live else None
@@ -84,7 +95,7 @@ def live_locks(*, tool_ids: list[uuid.UUID]) -> dict[uuid.UUID, LockState]:
     """The live locks among these tools (database clock), by tool id; one read, no row locks."""
     if not tool_ids:
         return {}
-    sql = _STATE_SQL.replace(" FOR UPDATE", "").replace("tool_id = %s", "tool_id = ANY(%s)")
+    sql = _STATE_SQL.replace(" FOR UPDATE OF l", "").replace("tool_id = %s", "tool_id = ANY(%s)")
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(tool_ids)])
         states = [LockState(*row) for row in cursor.fetchall()]

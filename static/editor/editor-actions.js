@@ -1,6 +1,7 @@
 /* The editor page's buttons: save, submit for review, create a draft, take over the lock, the
  * metadata form, restoring a kept buffer and the instructions preview. Loaded after
- * editor-core.js; uses its page internals (window.SkEditorPage) and window.SkEditor. */
+ * editor-core.js; uses its page internals (window.SkEditorPage), window.SkEditor and
+ * window.SkMarkdown (markdown.js). */
 (function () {
   "use strict";
 
@@ -146,13 +147,7 @@
   }
 
   function renderPreview() {
-    const target = $("usage-preview-body");
-    const text = $("usage-instructions").value;
-    if (window.SkBundle) {
-      target.innerHTML = window.SkBundle.renderMarkdown(text); // markdown-it with html: false
-    } else {
-      target.textContent = text;
-    }
+    window.SkMarkdown.render($("usage-preview-body"), $("usage-instructions").value);
   }
 
   function wire() {

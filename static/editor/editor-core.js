@@ -233,10 +233,12 @@
 
   /* ---- rendering ---- */
 
+  /* The name of a user the lock answer did not name: the page knows only its own user (the
+     lock API names the holder, so no list of other people is sent with the page). */
   function people(id) {
     if (id === null || id === undefined) return null;
     if (id === boot.user.id) return boot.user.email;
-    return boot.people[String(id)] || `user #${id}`;
+    return `user #${id}`;
   }
 
   function render() {

@@ -61,8 +61,10 @@
     let polling = false;
 
     function holderOf(lock) {
+      // A lock answer names its holder (`locked_by_email`), a DRAFT_LOCK_HELD refusal too.
       const id = lock.locked_by_user_id ?? lock.holder ?? null;
-      return { id, email: core.people(id), expiresAt: lock.expires_at || null };
+      const email = lock.locked_by_email ?? lock.holder_email ?? core.people(id);
+      return { id, email, expiresAt: lock.expires_at || null };
     }
 
     function becomeHolder(lock) {

@@ -1,8 +1,9 @@
 /* Sandbox panel, part 2: rendering a run's details — ui_payload outputs, the error summary,
    artifacts and the debug panel. Tool output is untrusted: text goes in through textContent,
-   markdown through SkBundle.renderMarkdown (html off), HTML only inside an iframe whose sandbox
-   attribute is empty (no scripts, no same origin, no forms, no navigation).
-   Global: window.SkSandboxResults. Needs SkSandboxForm (for el) and SkBundle at render time. */
+   markdown through SkMarkdown (html off, no external images), HTML only inside an iframe whose
+   sandbox attribute is empty (no scripts, no same origin, no forms, no navigation) and whose
+   document carries its own Content-Security-Policy (no network at all).
+   Global: window.SkSandboxResults. Needs SkSandboxForm (for el) and SkMarkdown at render time. */
 (function () {
   "use strict";
   if (window.SkSandboxResults) return;
@@ -48,11 +49,7 @@
 
   function markdown(item) {
     var box = el("div", { class: "sk-output sk-markdown", "data-kind": "markdown" });
-    if (window.SkBundle && typeof window.SkBundle.renderMarkdown === "function") {
-      box.innerHTML = window.SkBundle.renderMarkdown(item.markdown);
-    } else {
-      box.appendChild(el("pre", {}, item.markdown)); // the bundle did not load: show the source
-    }
+    window.SkMarkdown.render(box, item.markdown);
     return box;
   }
 
@@ -79,6 +76,21 @@
     return titled("json", item.title, el("pre", { class: "sk-json" }, JSON.stringify(item.value, null, 2)));
   }
 
+  // A srcdoc document inherits the page's policy, which allows this site's images and styles;
+  // the frame's own policy comes first in it and takes the network away entirely: the tool's
+  // inline styles apply, images only from data: URLs, nothing else loads (the DNS prefetch of
+  // link hosts is off too). The tool's HTML goes into the body, where its <style> elements
+  // still apply (its own <html>, <head> or <body> tags only add attributes).
+  var FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; " +
+    "font-src data:; base-uri 'none'; form-action 'none'";
+
+  function frameDocument(html) {
+    return '<!doctype html><html><head><meta charset="utf-8">' +
+      '<meta http-equiv="Content-Security-Policy" content="' + FRAME_POLICY + '">' +
+      '<meta http-equiv="x-dns-prefetch-control" content="off">' +
+      "</head><body>" + html + "</body></html>";
+  }
+
   function htmlSandboxed(item) {
     var frame = el("iframe", {
       class: "sk-html-frame",
@@ -88,7 +100,7 @@
     });
     // An EMPTY sandbox attribute: every restriction on (scripts, same origin, forms, popups).
     frame.setAttribute("sandbox", "");
-    frame.srcdoc = item.html;
+    frame.srcdoc = frameDocument(item.html);
     return titled("html_sandboxed", null, frame);
   }
 

@@ -1,15 +1,33 @@
-"""Headless Chromium (Debian's, never Playwright's download) driving pytest-django's live server."""
+"""Headless Chromium (Debian's, never Playwright's download) driving pytest-django's live server,
+and what the editor's browser tests share: a run worker thread, opening the editor, a draft tool.
 
+Runs are executed for real (bubblewrap runner) but without Celery: `enqueue` is replaced in
+this process by a thread that calls `execute_run`, so the live server's committed run is picked
+up the way a worker would, while the page polls the run details as it does in production.
+"""
+
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from apps.accounts.models import User
+from apps.locks.models import DraftLock
+from apps.projects.models import Project
+from apps.runs import services as run_services
+from apps.runs.services import submission
+from apps.tools import services as tools
+from apps.tools.models import Tool
 from tests.factories.accounts import PASSWORD
+from tests.factories.tools import make_tool
+from tests.runs.helpers import isolated_run_dirs
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -89,3 +107,69 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{item.name}-FAILED.png", full_page=True)
     return report
+
+
+@pytest.fixture
+def worker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[threading.Thread]]:
+    """Queued runs are executed by a thread of this process, with the real runner."""
+    threads: list[threading.Thread] = []
+
+    def execute(run_id: uuid.UUID) -> None:
+        try:
+            run_services.execute_run(run_id=run_id)
+        finally:
+            connections.close_all()
+
+    def enqueue(run_id: uuid.UUID, context: str) -> None:
+        thread = threading.Thread(target=execute, args=(run_id,), daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(submission, "enqueue", enqueue)
+    with isolated_run_dirs(settings):
+        yield threads
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+@pytest.fixture
+def open_editor(
+    page: Page, live_server: LiveServer, login: Callable[[Page, LiveServer, User], None]
+) -> Iterator[Callable[..., None]]:
+    opened: list[tuple[User, Tool]] = []
+
+    def open_it(
+        user: User, tool: Tool, *, holds_lock: bool = True, query: str = "?poll_ms=200"
+    ) -> None:
+        login(page, live_server, user)
+        page.goto(f"/tools/{tool.pk}/edit{query}")
+        badge = "You are editing" if holds_lock else "Locked by"
+        expect(page.locator("#lock-badge")).to_contain_text(badge)
+        opened.append((user, tool))
+
+    yield open_it
+    # Leave the page and let its release beacon finish: a request still running when the
+    # test database is flushed deadlocks the flush.
+    page.goto("about:blank")
+    deadline = time.monotonic() + 5
+    for user, tool in opened:
+        while (
+            time.monotonic() < deadline
+            and DraftLock.objects.filter(tool=tool, holder=user).exists()
+        ):
+            time.sleep(0.05)
+
+
+def draft_tool(author: User, project: Project, source: str, **content: Any) -> Tool:
+    """A tool of `project` with a draft head (no lock: the page takes it)."""
+    tool = make_tool(owner=author, project=project)
+    tools.create_draft(
+        tool=tool, actor=author, content=tools.Content(source_code=source, **content)
+    )
+    tool.refresh_from_db()
+    return tool
+
+
+def run_and_wait(page: Page, status: str = "succeeded") -> None:
+    page.locator("#run-button").click()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", status)

@@ -1,43 +1,29 @@
 """The editor's sandbox panel in a real browser: unsaved code runs, outputs render safely,
 multi-step actions continue on the run's snapshot, sandbox settings reach the next run only.
-
-Runs are executed for real (bubblewrap runner) but without Celery: `enqueue` is replaced in
-this process by a thread that calls `execute_run`, so the live server's committed run is picked
-up the way a worker would, while the page polls the run details as it does in production.
-"""
+Runs are executed for real by the `worker` fixture (conftest.py)."""
 
 import ast
 import json
 import re
 import statistics
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from django.db import connections
 from django.db.models import F
 from playwright.sync_api import Page, expect
-from pytest_django.live_server_helper import LiveServer
 
 from apps.accounts.models import User
-from apps.locks.models import DraftLock
 from apps.projects.models import Project
 from apps.runs import services as run_services
 from apps.runs.models import ToolRun, ToolSession
-from apps.runs.services import submission
 from apps.sandbox.models import SandboxSnapshot
 from apps.tools import services as tools
 from apps.tools.demo import NEXT_ACTIONS_SOURCE, SETTINGS_TEST_SOURCE
-from apps.tools.models import Tool
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, draft_tool, run_and_wait
 from tests.factories import UserFactory
 from tests.factories.runs import ECHO_SOURCE, STEPS_SOURCE, published_tool
-from tests.factories.tools import make_tool
-from tests.runs.helpers import isolated_run_dirs
 
 pytestmark = pytest.mark.browser
 
@@ -82,77 +68,11 @@ FORM_SCHEMA = [
 SETTINGS_SCHEMA = [{"kind": "string", "name": "theme_color", "label": "Colour theme"}]
 
 
-@pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[threading.Thread]]:
-    """Queued runs are executed by a thread of this process, with the real runner."""
-    threads: list[threading.Thread] = []
-
-    def execute(run_id: uuid.UUID) -> None:
-        try:
-            run_services.execute_run(run_id=run_id)
-        finally:
-            connections.close_all()
-
-    def enqueue(run_id: uuid.UUID, context: str) -> None:
-        thread = threading.Thread(target=execute, args=(run_id,), daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr(submission, "enqueue", enqueue)
-    with isolated_run_dirs(settings):
-        yield threads
-        for thread in threads:
-            thread.join(timeout=30)
-
-
-@pytest.fixture
-def open_editor(
-    page: Page, live_server: LiveServer, login: Callable[[Page, LiveServer, User], None]
-) -> Iterator[Callable[..., None]]:
-    opened: list[tuple[User, Tool]] = []
-
-    def open_it(
-        user: User, tool: Tool, *, holds_lock: bool = True, query: str = "?poll_ms=200"
-    ) -> None:
-        login(page, live_server, user)
-        page.goto(f"/tools/{tool.pk}/edit{query}")
-        badge = "You are editing" if holds_lock else "Locked by"
-        expect(page.locator("#lock-badge")).to_contain_text(badge)
-        opened.append((user, tool))
-
-    yield open_it
-    # Leave the page and let its release beacon finish: a request still running when the
-    # test database is flushed deadlocks the flush.
-    page.goto("about:blank")
-    deadline = time.monotonic() + 5
-    for user, tool in opened:
-        while (
-            time.monotonic() < deadline
-            and DraftLock.objects.filter(tool=tool, holder=user).exists()
-        ):
-            time.sleep(0.05)
-
-
-def draft_tool(author: User, project: Project, source: str, **content: Any) -> Tool:
-    """A tool of `project` with a draft head (no lock: the page takes it)."""
-    tool = make_tool(owner=author, project=project)
-    tools.create_draft(
-        tool=tool, actor=author, content=tools.Content(source_code=source, **content)
-    )
-    tool.refresh_from_db()
-    return tool
-
-
 def replace_text(page: Page, editor: str, text: str) -> None:
     """Replace the whole text of a CodeMirror editor as a paste would (no auto-indent)."""
     page.locator(f"{editor} .cm-content").click()
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(text)
-
-
-def run_and_wait(page: Page, status: str = "succeeded") -> None:
-    page.locator("#run-button").click()
-    expect(page.locator("#run-status")).to_have_attribute("data-status", status)
 
 
 def submit_action(page: Page, action_id: str, **values: str) -> None:

@@ -1,4 +1,5 @@
-"""Test-only URLconf: the real routes plus one API view that fails, to exercise the 500 envelope."""
+"""Test-only URLconf: the real routes plus an API view and a page that fail, to exercise the 500
+envelope and the 500 page."""
 
 from django.urls import path
 from rest_framework.decorators import api_view, permission_classes
@@ -13,5 +14,9 @@ def explode(request):
     raise RuntimeError("boom")
 
 
-urlpatterns = [path("api/v1/explode", explode), *real_patterns]
+def explode_page(request):
+    raise RuntimeError("boom")
+
+
+urlpatterns = [path("api/v1/explode", explode), path("explode", explode_page), *real_patterns]
 handler500 = "apps.core.views.server_error"

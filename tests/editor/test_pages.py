@@ -119,6 +119,7 @@ def test_the_page_carries_the_boot_document_and_loads_the_editor_scripts(people,
     mine = [name for name in scripts if not name.startswith("editor/sandbox")]
     assert mine == [
         "vendor/skriptoteket-editor-1.0.0.min.js",
+        "editor/markdown.js",
         "editor/editor-schemas.js",
         "editor/editor-lock.js",
         "editor/editor-view.js",
@@ -155,12 +156,15 @@ def test_metadata_is_editable_only_for_admins(people, tool):
     assert boot_of(client_for(people["admin"]).get(edit_url(tool)))["user"]["is_admin"] is True
 
 
-def test_the_people_map_names_everyone_who_can_hold_the_lock(people, tool):
-    boot = boot_of(client_for(people["maintainer"]).get(edit_url(tool)))
-    assert boot["people"] == {
-        str(people["maintainer"].pk): "alice@example.com",
-        str(people["admin"].pk): "root@example.com",
-    }
+def test_a_maintainers_editor_page_carries_no_other_users_email(people, tool):
+    """Only the user's own email: the lock holder's comes with the lock, from the JSON API."""
+    co_maintainer = UserFactory(email="carl@example.com", contributor=True)
+    services.assign_maintainer(tool=tool, actor=people["admin"], email=co_maintainer.email)
+    html = client_for(people["maintainer"]).get(edit_url(tool)).content.decode()
+    assert "alice@example.com" in html
+    for other in ("root@example.com", "carl@example.com"):
+        assert other not in html
+    assert "people" not in boot_of(client_for(people["maintainer"]).get(edit_url(tool)))
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("200", 200), ("abc", 1500), ("5", 100)])

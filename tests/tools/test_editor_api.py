@@ -150,7 +150,7 @@ def test_lock_error_codes_over_http(client, tool, api_client_for):
     held = acquire(other_client, tool, head)
     assert held.status_code == 403
     assert held.json()["error"]["code"] == "DRAFT_LOCK_HELD"
-    assert set(held.json()["error"]["details"]) == {"holder", "expires_at"}
+    assert set(held.json()["error"]["details"]) == {"holder", "holder_email", "expires_at"}
     forced = acquire(other_client, tool, head, force=True, reason="away")
     assert forced.json()["error"]["code"] == "FORCE_REQUIRES_ADMIN"
     stale = save(client, head, source_code="x = 2", headers={"HTTP_X_DRAFT_LOCK_TOKEN": "7"})
@@ -159,6 +159,20 @@ def test_lock_error_codes_over_http(client, tool, api_client_for):
     assert bad.status_code == 400
     wrong_head = acquire(client, tool, "00000000-0000-0000-0000-000000000000")
     assert (wrong_head.status_code, wrong_head.json()["error"]["code"]) == (409, "NOT_DRAFT_HEAD")
+
+
+def test_the_lock_names_its_holder_to_the_other_editors(client, tool, api_client_for):
+    """The editor's lock badge names the holder from these answers (the page has no user list)."""
+    head = first_draft(client, tool)
+    admin = UserFactory(admin=True, email="root@example.com")
+    taken = acquire(api_client_for(admin), tool, head, force=True, reason="urgent fix")
+    assert taken.json()["locked_by_email"] == "root@example.com"
+    boot = client.get(f"/api/v1/editor/tools/{tool.pk}").json()
+    assert boot["draft_lock"]["locked_by_email"] == "root@example.com"
+    held = acquire(client, tool, head)
+    assert held.json()["error"]["details"]["holder_email"] == "root@example.com"
+    api_client_for(admin).delete(f"/api/v1/editor/tools/{tool.pk}/draft-lock")
+    assert client.get(f"/api/v1/editor/tools/{tool.pk}").json()["draft_lock"] is None
 
 
 def test_admin_takeover_needs_a_reason_and_is_audited(client, tool, author, api_client_for):

@@ -78,6 +78,7 @@ def lock_json(state: LockState, *, user_id: int) -> dict[str, Any]:
         "tool_id": state.tool_id,
         "draft_head_id": state.draft_head_id,
         "locked_by_user_id": state.holder_id,
+        "locked_by_email": state.holder_email,
         "expires_at": state.expires_at,
         "is_owner": state.holder_id == user_id,
         "lock_token": state.token,
@@ -101,6 +102,7 @@ class LockSerializer(serializers.Serializer[None]):
     tool_id = serializers.UUIDField()
     draft_head_id = serializers.UUIDField()
     locked_by_user_id = serializers.IntegerField(allow_null=True)
+    locked_by_email = serializers.EmailField(allow_null=True)
     expires_at = serializers.DateTimeField()
     is_owner = serializers.BooleanField()
     lock_token = serializers.IntegerField(help_text="Fencing token; send it as X-Draft-Lock-Token.")

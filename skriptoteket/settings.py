@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "apps.sandbox",
     "apps.sandbox_projects",
     "apps.editor",
+    "apps.portal",
 ]
 
 # --- Middleware --------------------------------------------------------------------------------

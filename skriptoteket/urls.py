@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("apps.kvcollections.urls")),
     path("", include("apps.sandbox_projects.urls")),
     path("", include("apps.editor.urls")),
+    path("", include("apps.portal.urls")),
     path("api/v1/", include(api_v1)),
     path("", include("apps.kvcollections.api.data_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,1 @@
+"""Template views of the portal, one module per page family (catalog, run pages, run history)."""

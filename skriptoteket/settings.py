@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Trigram index expressions (OpClass in an index needs the app's registered wrappers).
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "guardian",

@@ -23,6 +23,23 @@ def tools_visible_to(user: User | AnonymousUser) -> QuerySet[Tool]:
     return live.filter(project_id__in=members)
 
 
+def published_tools_visible_to(user: User | AnonymousUser) -> QuerySet[Tool]:
+    """The tools `user` may run: published, with an active version, in a project they see."""
+    return tools_visible_to(user).filter(is_published=True, active_version__isnull=False)
+
+
+def get_published_tool_for_user(*, user: User | AnonymousUser, tool_id: str | uuid.UUID) -> Tool:
+    """A tool of `published_tools_visible_to(user)`; any other is "not found".
+
+    :raises BadRequest, ToolNotFound:
+    """
+    pk = tool_id if isinstance(tool_id, uuid.UUID) else parse_uuid(tool_id, name="tool_id")
+    tool = published_tools_visible_to(user).filter(pk=pk).first()
+    if tool is None:
+        raise ToolNotFound()
+    return tool
+
+
 def is_maintainer(*, user: User, tool: Tool) -> bool:
     return ToolMaintainer.objects.filter(content_object=tool, user=user).exists()
 

@@ -2,7 +2,9 @@ import uuid
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.core.models import TimeStampedModel
@@ -70,6 +72,12 @@ class Tool(TimeStampedModel):
                 condition=models.Q(slug__regex=SLUG_PATTERN), name="tools_slug_url_safe"
             ),
             models.CheckConstraint(condition=~models.Q(title=""), name="tools_title_not_blank"),
+        ]
+        indexes: ClassVar = [
+            # Used by the catalog search (tools.queries.matching_all_words): trigram indexes
+            # serve `icontains`, which Django writes as UPPER(col) LIKE UPPER('%word%').
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="tools_title_trgm"),
+            GinIndex(OpClass(Upper("summary"), name="gin_trgm_ops"), name="tools_summary_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -195,7 +203,33 @@ class ToolVersion(models.Model):
         indexes: ClassVar = [
             # Used by the editor's version list (newest first).
             models.Index(fields=["tool", "-version_number"], name="tools_version_newest"),
+            # Used by the catalog search over usage instructions: only ACTIVE versions (one per
+            # tool) are searched, so drafts and archived versions stay out of the index.
+            GinIndex(
+                OpClass(Upper("usage_instructions"), name="gin_trgm_ops"),
+                condition=models.Q(state=VersionState.ACTIVE),
+                name="tools_active_instructions_trgm",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"v{self.version_number} ({self.state})"
+
+
+class ToolFavorite(models.Model):
+    """A user's star on a tool: the catalog lists starred tools under Favorites."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorite_tools"
+    )
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            # Also the index of "this user's favorites" (the catalog's Favorites section).
+            models.UniqueConstraint(fields=["user", "tool"], name="tools_one_favorite_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} stars {self.tool_id}"

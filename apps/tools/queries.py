@@ -1,6 +1,9 @@
-"""The editor boot document: everything the editor page needs in one read."""
+"""Reads that are not access checks: the editor boot document, the catalog search."""
 
+from collections.abc import Sequence
 from typing import Any
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from apps.accounts.models import User
 from apps.locks import services as locks
@@ -54,3 +57,33 @@ def _default_selection(tool: Tool, versions: list[ToolVersion]) -> ToolVersion |
 
 def _first(versions: list[ToolVersion], state: str) -> Any:
     return next((version.pk for version in versions if version.state == state), None)
+
+
+# --- Catalog search -------------------------------------------------------------------------------
+
+
+def matching_all_words(tools: QuerySet[Tool], words: Sequence[str]) -> QuerySet[Tool]:
+    """`tools` whose title, summary or active version's usage instructions contain every word
+    (case-insensitive substrings, so "betyg" finds "Betygsättning"), title matches first.
+
+    Each word is two semi-joins, each answered by a trigram index (tools_title_trgm and
+    tools_summary_trgm, tools_active_instructions_trgm): one condition spanning both tables
+    could only be checked row by row.
+    """
+    if not words:
+        return tools
+    in_title = Q()
+    for word in words:
+        on_tool = Tool.objects.filter(Q(title__icontains=word) | Q(summary__icontains=word))
+        in_instructions = ToolVersion.objects.filter(
+            state=VersionState.ACTIVE, usage_instructions__icontains=word
+        )
+        tools = tools.filter(
+            Q(pk__in=on_tool.values("pk")) | Q(active_version__in=in_instructions.values("pk"))
+        )
+        in_title &= Q(title__icontains=word)
+    return tools.annotate(
+        title_match=Case(
+            When(in_title, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
+    ).order_by("-title_match", "title", "pk")

@@ -140,3 +140,8 @@ class TaxonomySerializer(serializers.Serializer[None]):
 class MaintainerAddSerializer(serializers.Serializer[None]):
     email = StrictCharField(max_length=254)
     reason = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class FavoriteSerializer(serializers.Serializer[None]):
+    tool_id = serializers.UUIDField(read_only=True)
+    is_favorite = serializers.BooleanField(read_only=True)

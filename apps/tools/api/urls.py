@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.tools.api import catalog_views, views
+from apps.tools.api import catalog_views, favorite_views, views
 
 version_action = views.VersionActionView.as_view
 
@@ -9,6 +9,11 @@ urlpatterns = [
         "projects/<str:project_id>/tools",
         views.ProjectToolViewSet.as_view({"get": "list", "post": "create"}),
         name="project-tool-list",
+    ),
+    path(
+        "tools/<str:tool_id>/favorite",
+        favorite_views.ToolFavoriteView.as_view(),
+        name="tool-favorite",
     ),
     path("editor/tools/<str:tool_id>", views.EditorBootView.as_view(), name="editor-tool"),
     path(

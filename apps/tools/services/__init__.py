@@ -11,6 +11,7 @@ from apps.tools.services.catalog import (
     update_metadata,
     update_slug,
 )
+from apps.tools.services.favorites import add_favorite, remove_favorite
 from apps.tools.services.locking import acquire_draft_lock, release_draft_lock
 from apps.tools.services.versions import (
     Content,
@@ -26,6 +27,7 @@ from apps.tools.services.versions import (
 __all__ = [
     "Content",
     "acquire_draft_lock",
+    "add_favorite",
     "assign_maintainer",
     "check_publish_requirements",
     "content_hash",
@@ -35,6 +37,7 @@ __all__ = [
     "publish_tool",
     "publish_version",
     "release_draft_lock",
+    "remove_favorite",
     "remove_maintainer",
     "request_changes",
     "rollback_version",

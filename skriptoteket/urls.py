@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.portal.views import catalog as portal_catalog
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
@@ -16,7 +16,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="projects:project-list"), name="home"),
+    # Each role's landing page: the tool catalog for users, projects for authors.
+    path("", portal_catalog.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),

@@ -15,8 +15,9 @@ def test_sign_in_pages_and_sign_out_work_while_redis_is_down(redis_down, project
     assert client.get("/accounts/login/").status_code == 200
     response = client.post("/accounts/login/", {"username": admin.email, "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/projects/"
-    for url in ("/projects/", "/accounts/tokens/", "/admin/", "/admin/accounts/user/"):
+    assert response["Location"] == "/"  # each role's landing page (portal.views.catalog.home)
+    assert client.get("/")["Location"] == "/projects/"
+    for url in ("/projects/", "/tools/", "/accounts/tokens/", "/admin/", "/admin/accounts/user/"):
         assert client.get(url).status_code == 200, url
 
     # A form post with CSRF, and a message carried in the session to the next page.

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable
 
 from bench import (
+    catalog,
     collections_bulk,
     collections_deep_page,
     collections_item_get,
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     lock_heartbeat.NAME: lock_heartbeat.run,
     sandbox_runs.NAME: sandbox_runs.run,
     sandbox_projects.NAME: sandbox_projects.run,
+    catalog.NAME: catalog.run,
 }
 
 

@@ -1,6 +1,10 @@
-"""The application's URLs plus the reference views the API benchmarks compare to: `bench/bare`
-(no authentication) and `bench/bare-auth` (the default token authentication, nothing else)."""
+"""The application's URLs plus the reference views the benchmarks compare to: `bench/bare`
+(no authentication), `bench/bare-auth` (the default token authentication, nothing else) and
+`bench/bare-page` (a signed-in HTML page with nothing on it)."""
 
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import path
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -39,8 +43,16 @@ class BareAuthView(APIView):
         return Response({"message": "ok"})
 
 
+@login_required
+def bare_page(request: HttpRequest) -> HttpResponse:
+    """`base.html` for the signed-in user, reading nothing else: the floor of any signed-in page
+    (session and user lookups, the middleware, the layout template)."""
+    return render(request, "base.html")
+
+
 urlpatterns = [
     path("bench/bare", BareView.as_view(), name="bench-bare"),
+    path("bench/bare-page", bare_page, name="bench-bare-page"),
     path("bench/bare-auth", BareAuthView.as_view(), name="bench-bare-auth"),
     *app_urlpatterns,
 ]

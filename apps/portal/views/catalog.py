@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts.access import authenticated_user
 from apps.accounts.models import Role, User
@@ -47,7 +47,7 @@ FILTERS = ("project", "profession", "category", "favorites")
 
 
 @login_required
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """`/`: authors (contributor and up) land on their projects, everyone else on the catalog."""
     if authenticated_user(request).has_role(Role.CONTRIBUTOR):
@@ -56,13 +56,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def catalog(request: HttpRequest) -> HttpResponse:
     return _render_catalog(request, "portal/catalog.html")
 
 
 @login_required
-@require_GET
+@require_safe
 def catalog_results(request: HttpRequest) -> HttpResponse:
     """The results part of the catalog page alone, for catalog.js."""
     return _render_catalog(request, "portal/_catalog_results.html")
@@ -95,7 +95,8 @@ def tool_favorite(request: HttpRequest, tool_id: uuid.UUID) -> HttpResponse:
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """What the filters offer: only projects, professions and categories that have a tool."""
+    """What the filters offer: the user's projects that have a published tool, and every
+    profession and category."""
 
     projects: list[Project]
     professions: list[Profession]

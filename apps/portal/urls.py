@@ -1,6 +1,14 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from apps.portal.views import runs
 
 app_name = "portal"
 
 # The page families (catalog, run pages, run history) add their routes here.
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    # Run history (issue 13): My runs, run details and re-runs, a tool's recent runs.
+    path("runs/", runs.run_list, name="run-list"),
+    path("runs/<uuid:run_id>", runs.run_detail, name="run-detail"),
+    path("runs/<uuid:run_id>/rerun", runs.run_rerun, name="run-rerun"),
+    path("tools/<uuid:tool_id>/runs", runs.tool_runs, name="tool-runs"),
+]

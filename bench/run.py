@@ -16,6 +16,7 @@ from bench import (
     collections_stream,
     harness,
     lock_heartbeat,
+    my_runs,
     project_get,
     sandbox_projects,
     sandbox_runs,
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     collections_item_get.NAME: collections_item_get.run,
     collections_deep_page.NAME: collections_deep_page.run,
     lock_heartbeat.NAME: lock_heartbeat.run,
+    my_runs.NAME: my_runs.run,
     sandbox_runs.NAME: sandbox_runs.run,
     sandbox_projects.NAME: sandbox_projects.run,
 }

@@ -18,6 +18,7 @@ from django.db.models.expressions import RawSQL
 
 from apps.core.exceptions import BadRequest
 from apps.runs.models import RunContext, ToolRun
+from apps.tools.models import Tool
 
 RUNS = ToolRun._meta.db_table
 # What a list row shows; never stdout, stderr or the payload (up to megabytes a run).
@@ -138,11 +139,10 @@ def page_of_runs(
 
 def list_tools_run_by(*, user_id: int, context: str) -> list[tuple[uuid.UUID, str]]:
     """(id, title) of every tool the user has runs of in `context`, by title (the tool filter)."""
-    pairs = (
-        ToolRun.objects.filter(requested_by_id=user_id, context=context)
-        .values_list("tool_id", "tool__title")
-        .distinct()
-    )
+    # The runs side reads only `runs_mine_keyset` (tool_id is included in it); the tools are
+    # joined once per distinct tool, not once per run.
+    ran = ToolRun.objects.filter(requested_by_id=user_id, context=context).order_by()
+    pairs = Tool.objects.filter(pk__in=ran.values("tool_id")).values_list("id", "title")
     return sorted(pairs, key=lambda pair: (pair[1].lower(), str(pair[0])))
 
 

@@ -6,6 +6,7 @@ gets the same 404 page. Maintainers see who ran their tool, when and with what s
 other people's inputs or results."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -142,8 +144,9 @@ def _page(request: HttpRequest, form: RunListForm, user: User) -> dict[str, Any]
         return f"{request.path}?{urlencode({**query, **cursor})}"
 
     filtered = bool({"tool", "status", "requested_from", "requested_to"} & set(query))
+    detail_url = _detail_url_maker()
     return {
-        "rows": [_row(row) for row in page.rows],
+        "rows": [_row(row, detail_url) for row in page.rows],
         "is_sandbox": form.filters().context == RunContext.SANDBOX,
         "filtered": filtered,
         # Past the last page (an old link, runs gone with their tool) there is no "newer"
@@ -154,14 +157,25 @@ def _page(request: HttpRequest, form: RunListForm, user: User) -> dict[str, Any]
     }
 
 
-def _row(row: dict[str, Any]) -> dict[str, Any]:
+def _detail_url_maker() -> Callable[[str], str]:
+    """The run detail URL of a run id, reversed once per page rather than once per row."""
+    placeholder = str(uuid.UUID(int=0))
+    pattern = reverse("portal:run-detail", kwargs={"run_id": placeholder})
+    return lambda run_id: pattern.replace(placeholder, run_id)
+
+
+def _row(row: dict[str, Any], detail_url: Callable[[str], str]) -> dict[str, Any]:
+    # Primitives only: a page renders 50 rows, and template filters per row add up.
+    run_id = str(row["id"])
     return {
-        "run_id": str(row["id"]),
+        "run_id": run_id,
+        "detail_url": detail_url(run_id),
         "tool_title": row["tool__title"],
         "status": row["status"],
         "status_label": RunStatus(row["status"]).label,
         "action_id": row["action_id"],
-        "requested_at": row["requested_at"],
+        "requested_at": row["requested_at"].isoformat(),
+        "requested_at_text": f"{row['requested_at']:%Y-%m-%d %H:%M:%S}",
         "duration": duration_text(row["status"], row["started_at"], row["finished_at"]),
     }
 

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrently(
             model_name='toolrun',
-            index=models.Index(fields=['requested_by', 'context', '-requested_at', '-id'], name='runs_mine_keyset'),
+            index=models.Index(fields=['requested_by', 'context', '-requested_at', '-id'], include=('tool',), name='runs_mine_keyset'),
         ),
         AddIndexConcurrently(
             model_name='toolrun',

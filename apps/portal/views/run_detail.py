@@ -59,7 +59,12 @@ def detail_context(request: HttpRequest, run: ToolRun, user: User) -> dict[str, 
             "poll_url": _poll_url(run),
             "poll_ms": _poll_ms(request.GET.get("poll_ms")),
             "ui_payload": run.ui_payload,
-            "artifacts": artifacts["items"] if artifacts["state"] == "kept" else [],
+            "artifacts": [
+                {key: item.get(key) for key in ("artifact_id", "path", "bytes", "download_url")}
+                for item in artifacts["items"]
+            ]
+            if artifacts["state"] == "kept"
+            else [],
         },
     }
 
@@ -147,6 +152,8 @@ def _artifacts(run: ToolRun) -> dict[str, Any]:
     items = [
         {
             **entry,
+            # Every artifact lives under output/: the prefix says nothing to the person.
+            "shown_path": str(entry.get("path", "")).removeprefix("output/"),
             "download_url": reverse(
                 name, kwargs={"run_id": str(run.pk), "artifact_id": entry["artifact_id"]}
             ),

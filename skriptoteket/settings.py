@@ -298,6 +298,9 @@ UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 20_000_000)
 UPLOAD_MAX_TOTAL_BYTES = env_int("UPLOAD_MAX_TOTAL_BYTES", 50_000_000)
 SESSION_FILES_TTL_SECONDS = env_int("SESSION_FILES_TTL_SECONDS", 86_400)
 ARTIFACTS_RETENTION_DAYS = env_int("ARTIFACTS_RETENTION_DAYS", 7)
+# A production run's input files are kept this long after it ends, so it can be run again with
+# the same files (run detail page, POST /api/v1/runs/{id}/rerun); the hourly clean-up removes them.
+RUN_INPUTS_RETENTION_DAYS = env_int("RUN_INPUTS_RETENTION_DAYS", ARTIFACTS_RETENTION_DAYS)
 SANDBOX_SNAPSHOT_MAX_BYTES = env_int("SANDBOX_SNAPSHOT_MAX_BYTES", 2_000_000)
 SANDBOX_SNAPSHOT_TTL_SECONDS = env_int("SANDBOX_SNAPSHOT_TTL_SECONDS", 86_400)
 # Sandbox settings of a draft head nobody has touched for this long are deleted.

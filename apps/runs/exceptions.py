@@ -46,3 +46,18 @@ class RunLimitReached(RateLimited):
 class RunnerUnavailable(ServiceUnavailable):
     code = "RUNNER_UNAVAILABLE"
     default_message = "The tool runner is not available on this host."
+
+
+class ToolUnavailable(Conflict):
+    code = "TOOL_UNAVAILABLE"
+    default_message = "This tool is no longer published, so it cannot be run again."
+
+
+class RunNotRerunnable(Conflict):
+    code = "RUN_NOT_RERUNNABLE"
+    default_message = "Only a finished first run of a published tool can be run again."
+
+
+class RunFilesRemoved(Conflict):
+    code = "RUN_FILES_REMOVED"
+    default_message = "The files of this run were removed; run the tool again with new files."

@@ -2,7 +2,9 @@
 
 Layout under settings.RUN_FILES_ROOT:
     sessions/<tool_id>/<user_id>/<sha256(context)>/meta.json + files/<name>
-    inputs/<run_id>/<name>        uploads waiting for their run (removed when it finishes)
+    inputs/<run_id>/<name>        uploads waiting for their run (moved or removed when it ends)
+    inputs-kept/<run_id>/<name>   a production run's input files after it ended, for re-runs;
+                                  removed RUN_INPUTS_RETENTION_DAYS later (folder mtime = end)
     artifacts/<run_id>/output/... what a finished run left in /work/output
 
 A session's files are replaced as a whole: the new set is written to a temporary folder that is
@@ -43,6 +45,10 @@ def _root() -> Path:
 
 def inputs_dir(run_id: uuid.UUID | str) -> Path:
     return _root() / "inputs" / str(run_id)
+
+
+def kept_inputs_dir(run_id: uuid.UUID | str) -> Path:
+    return _root() / "inputs-kept" / str(run_id)
 
 
 def artifacts_root() -> Path:
@@ -121,10 +127,49 @@ def remove_run_folders(run_id: uuid.UUID | str) -> None:
     shutil.rmtree(inputs_dir(run_id), ignore_errors=True)
 
 
+def keep_run_inputs(run_id: uuid.UUID | str) -> bool:
+    """Move an ended run's spooled inputs to the kept folder (an empty spool is just removed);
+    the folder's mtime becomes now, the start of its retention. False when nothing was kept."""
+    spool, kept = inputs_dir(run_id), kept_inputs_dir(run_id)
+    if not spool.is_dir() or not any(spool.iterdir()):
+        remove_run_folders(run_id)
+        return False
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        spool.rename(kept)
+    except OSError:  # kept already (a second finish of the same run): the first copy stays
+        remove_run_folders(run_id)
+        return kept.is_dir()
+    os.utime(kept)
+    return True
+
+
+def kept_input_files(run_id: uuid.UUID | str, names: list[str]) -> list[tuple[str, Path]] | None:
+    """(name, path) of each of the run's kept input files, or None once any of them is gone."""
+    folder = kept_inputs_dir(run_id)
+    found = [(name, folder / name) for name in names]
+    if not all(path.is_file() for _, path in found):
+        return None
+    return found
+
+
+def artifacts_kept(run_id: uuid.UUID | str) -> bool:
+    """Whether the run's artifacts are still stored (the retention sweep removes them whole)."""
+    return (artifacts_root() / str(run_id)).is_dir()
+
+
 def cleanup_old_artifacts(*, retention_days: int) -> int:
+    return _remove_old_folders(artifacts_root(), retention_days)
+
+
+def cleanup_kept_inputs(*, retention_days: int) -> int:
+    return _remove_old_folders(_root() / "inputs-kept", retention_days)
+
+
+def _remove_old_folders(root: Path, retention_days: int) -> int:
+    """Delete the folders in `root` last modified more than `retention_days` ago."""
     cutoff = time.time() - retention_days * 86_400
     removed = 0
-    root = artifacts_root()
     if not root.is_dir():
         return 0
     for entry in os.scandir(root):

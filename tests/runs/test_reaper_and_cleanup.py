@@ -209,6 +209,7 @@ def test_cleanup_removes_expired_session_files_old_artifacts_and_orphan_spools(
         "session_files": 1,
         "session_bytes": len("old-context"),
         "artifact_folders": 1,
+        "kept_input_folders": 0,
         "orphan_spools": 1,
     }
     assert not expired.parent.exists() and live.parent.exists()

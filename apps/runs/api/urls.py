@@ -19,6 +19,7 @@ urlpatterns = [
     path("start_action", views.StartActionView.as_view(), name="start-action"),
     path("runs", views.RunListView.as_view(), name="run-list"),
     path("runs/<str:run_id>", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<str:run_id>/rerun", views.RunRerunView.as_view(), name="run-rerun"),
     path(
         "runs/<str:run_id>/artifacts/<str:artifact_id>",
         views.RunArtifactView.as_view(),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models.functions import Now, TruncMonth
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -147,6 +147,37 @@ class RunDetailView(APIView):
             user=request.user, run_id=run_id, context=RunContext.PRODUCTION
         )
         return Response(run_details(run, artifact_url=ARTIFACT_URL.format(run_id=run.pk)))
+
+
+class RunRerunView(APIView):
+    """Run the tool again with the inputs and files of one of your production runs."""
+
+    @extend_schema(
+        operation_id="runs_rerun",
+        request=None,
+        responses={
+            202: OpenApiResponse(OpenApiTypes.OBJECT, description="{run_id, status: queued}"),
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=(
+                    "Error envelope: TOOL_UNAVAILABLE, RUN_FILES_REMOVED or RUN_NOT_RERUNNABLE."
+                ),
+            ),
+        },
+        description=(
+            "Queue a new run of the tool's current active version with the form values, files "
+            "and session context of this run. Only the requester (or a global admin) sees the "
+            "run: 404 otherwise. 409 TOOL_UNAVAILABLE (no longer published, or no longer "
+            "yours to run), RUN_FILES_REMOVED (its files are past RUN_INPUTS_RETENTION_DAYS), "
+            "RUN_NOT_RERUNNABLE (an action run, or not finished yet); 422 when its values no "
+            "longer fit the tool's form; 429 RUN_LIMIT_REACHED."
+        ),
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        user = authenticated_user(request)
+        run = access.get_run_for_user(user=user, run_id=run_id, context=RunContext.PRODUCTION)
+        new_run = services.rerun_tool_run(run=run, actor=user)
+        return Response(accepted_run(new_run), status=status.HTTP_202_ACCEPTED)
 
 
 class RunArtifactView(APIView):

@@ -7,6 +7,7 @@ from apps.runs.services.finishing import (
     reap_stuck_runs,
     sweep_run_folders,
 )
+from apps.runs.services.rerun import Rerun, check_rerun, files_removed_message, rerun_tool_run
 from apps.runs.services.runtime import (
     ProductionRunRequest,
     production_settings,
@@ -38,13 +39,16 @@ from apps.runs.services.submission import (
 __all__ = [
     "NewRun",
     "ProductionRunRequest",
+    "Rerun",
     "RunInputs",
     "SessionFilesMode",
+    "check_rerun",
     "clean_context",
     "cleanup_run_files",
     "create_action_run",
     "create_initial_run",
     "execute_run",
+    "files_removed_message",
     "finish_run",
     "get_or_create_session",
     "get_session",
@@ -52,6 +56,7 @@ __all__ = [
     "production_settings",
     "production_settings_context",
     "reap_stuck_runs",
+    "rerun_tool_run",
     "resolve_settings",
     "run_published_tool",
     "sandbox_settings_context",

@@ -75,7 +75,7 @@ def execute_run(*, run_id: str | uuid.UUID) -> str | None:
         log.exception("run.finish_error", run_id=str(run.pk))
         outcome = Outcome.failed("Execution failed (internal error).")
         finishing.finish_run(run=run, outcome=outcome)
-    session_files.remove_run_folders(run.pk)
+    finishing.retire_run_inputs(run)
     return outcome.status
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -124,6 +123,20 @@ def _store_session_files(run: ToolRun) -> None:
     )
 
 
+def keeps_inputs(run: ToolRun) -> bool:
+    """Whether the run's input files are kept after it ends: a production first run can be run
+    again with them (services.rerun); previews and actions cannot."""
+    return run.context == RunContext.PRODUCTION and not run.is_action
+
+
+def retire_run_inputs(run: ToolRun) -> None:
+    """The run has ended: keep its spooled input files for re-runs, or remove them."""
+    if keeps_inputs(run):
+        session_files.keep_run_inputs(run.pk)
+    else:
+        session_files.remove_run_folders(run.pk)
+
+
 def reap_stuck_runs() -> dict[str, int]:
     """Time out runs still running past their wall limit (their worker died); send queued runs
     nobody picked up to the queue again (claiming is idempotent, so duplicates are harmless)."""
@@ -159,25 +172,38 @@ def reap_stuck_runs() -> dict[str, int]:
 
 
 def cleanup_run_files() -> dict[str, Any]:
-    """Expired session files, old artifacts and input spools of runs that no longer wait."""
+    """Expired session files, old artifacts and kept inputs, and the input spools of runs that
+    no longer wait (a run the reaper ended keeps its inputs like one its worker finished)."""
     expired = session_files.cleanup_expired(ttl_seconds=settings.SESSION_FILES_TTL_SECONDS)
     artifacts = session_files.cleanup_old_artifacts(
         retention_days=settings.ARTIFACTS_RETENTION_DAYS
     )
-    spools = session_files.spooled_run_ids()
-    active = set(
-        ToolRun.objects.filter(
-            Q(pk__in=spools), Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-        ).values_list("pk", flat=True)
+    kept_inputs = session_files.cleanup_kept_inputs(
+        retention_days=settings.RUN_INPUTS_RETENTION_DAYS
     )
-    orphans = [run_id for run_id in spools if run_id not in active]
+    spools = session_files.spooled_run_ids()
+    runs = {
+        run.pk: run
+        for run in ToolRun.objects.filter(pk__in=spools).only(
+            "pk", "status", "context", "action_id"
+        )
+    }
+    orphans = [
+        run_id
+        for run_id in spools
+        if run_id not in runs or runs[run_id].status not in ACTIVE_STATUSES
+    ]
     for run_id in orphans:
-        session_files.remove_run_folders(run_id)
+        if run_id in runs:
+            retire_run_inputs(runs[run_id])
+        else:  # its transaction rolled back: no run will ever read these files
+            session_files.remove_run_folders(run_id)
     counts = {
         "session_folders": expired.sessions,
         "session_files": expired.files,
         "session_bytes": expired.bytes,
         "artifact_folders": artifacts,
+        "kept_input_folders": kept_inputs,
         "orphan_spools": len(orphans),
     }
     log.info("runs.files_cleaned", **counts)

@@ -34,7 +34,9 @@ class Upload(Protocol):
     """What an uploaded file offers (Django's UploadedFile)."""
 
     name: str | None
-    size: int | None
+
+    @property
+    def size(self) -> int | None: ...
 
     def chunks(self) -> Iterable[bytes]: ...
 

@@ -1,7 +1,8 @@
 """The author's pages: a project's tool list and the tool editor.
 
-The editor page is a shell: it renders the layout and a small boot document; editor-core.js loads
-everything else from the JSON API (`GET /api/v1/editor/tools/{id}`) and does every write there."""
+The editor page is a shell: it renders the layout and a small boot document; its ES modules
+(static/js/editor/) load everything else from the JSON API (`GET /api/v1/editor/tools/{id}`) and
+do every write there."""
 
 import uuid
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ def tool_edit(request: HttpRequest, tool_id: uuid.UUID) -> HttpResponse:
 
 
 def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
-    """The page's boot document (`editor-boot`), read by editor-core.js and sandbox-panel.js."""
+    """The page's boot document (`editor-boot`), read by static/js/editor/core.js."""
     api = f"{get_script_prefix()}api/v1/"
     tool_api = f"{api}editor/tools/{tool.pk}"
     return {

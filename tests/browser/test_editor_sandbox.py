@@ -425,14 +425,14 @@ def test_progress_shows_queued_then_running_seconds_then_the_end(
 
 RUN_AND_MEASURE = """
 async () => {
-  const before = window.SkSandbox.details && window.SkSandbox.details.run_id;
+  const results = document.getElementById("run-results");
+  const before = results.dataset.runId;
   const started = performance.now();
   document.getElementById("run-button").click();
   while (true) {
     await new Promise((resolve) => requestAnimationFrame(resolve));
-    const details = window.SkSandbox.details;
-    const rendered = document.querySelector('#run-results [data-kind="notice"]');
-    if (details && details.run_id !== before && rendered && rendered.textContent === "hello") {
+    const rendered = results.querySelector('[data-kind="notice"]');
+    if (results.dataset.runId !== before && rendered && rendered.textContent === "hello") {
       return performance.now() - started;
     }
   }

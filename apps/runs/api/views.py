@@ -21,6 +21,7 @@ from apps.runs.api.filters import RunFilter
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
+    UsageInstructionsSeenSerializer,
     accepted_run,
     run_details,
     session_json,
@@ -33,9 +34,11 @@ ARTIFACT_URL = "/api/v1/runs/{run_id}/artifacts/{{artifact_id}}"
 class RuntimeToolView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, tool_id: str) -> Response:
-        tool = access.get_published_tool(user=request.user, tool_id=tool_id)
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
         version = tool.active_version
         assert version is not None  # noqa: S101 - guaranteed by get_published_tool
+        instructions = services.usage_instructions_state(tool=tool, user=user)
         return Response(
             {
                 "id": str(tool.pk),
@@ -43,6 +46,8 @@ class RuntimeToolView(APIView):
                 "title": tool.title,
                 "summary": tool.summary,
                 "usage_instructions": version.usage_instructions,
+                "usage_instructions_hash": instructions.instructions_hash,
+                "usage_instructions_seen": instructions.seen,
                 "input_schema": version.input_schema,
                 "has_settings": bool(version.settings_schema),
                 "upload_constraints": {
@@ -50,6 +55,24 @@ class RuntimeToolView(APIView):
                     "max_file_bytes": settings.UPLOAD_MAX_FILE_BYTES,
                     "max_total_bytes": settings.UPLOAD_MAX_TOTAL_BYTES,
                 },
+            }
+        )
+
+
+class UsageInstructionsSeenView(APIView):
+    @extend_schema(request=UsageInstructionsSeenSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        data = validated(UsageInstructionsSeenSerializer, request)
+        state = services.mark_usage_instructions_seen(
+            tool=tool, actor=user, seen_hash=data["usage_instructions_hash"]
+        )
+        return Response(
+            {
+                "tool_id": str(tool.pk),
+                "usage_instructions_hash": state.instructions_hash,
+                "usage_instructions_seen": state.seen,
             }
         )
 

@@ -34,12 +34,18 @@ from apps.runs.services.submission import (
     validate_inputs,
     validate_uploads,
 )
+from apps.runs.services.usage_instructions import (
+    UsageInstructionsState,
+    mark_usage_instructions_seen,
+    usage_instructions_state,
+)
 
 __all__ = [
     "NewRun",
     "ProductionRunRequest",
     "RunInputs",
     "SessionFilesMode",
+    "UsageInstructionsState",
     "clean_context",
     "cleanup_run_files",
     "create_action_run",
@@ -48,6 +54,7 @@ __all__ = [
     "finish_run",
     "get_or_create_session",
     "get_session",
+    "mark_usage_instructions_seen",
     "parse_json_object",
     "production_settings",
     "production_settings_context",
@@ -60,6 +67,7 @@ __all__ = [
     "schema_version",
     "start_production_action",
     "sweep_run_folders",
+    "usage_instructions_state",
     "validate_inputs",
     "validate_uploads",
 ]

@@ -20,14 +20,13 @@ export function el(tag, attrs = {}, text = undefined) {
   return node;
 }
 
+// Decimal units, as the limits are set (20 000 000 bytes is "20 MB"), trailing ".0" dropped.
 export function formatBytes(bytes) {
-  if (bytes < 1024) {
+  if (bytes < 1000) {
     return `${bytes} B`;
   }
-  if (bytes < 1024 * 1024) {
-    return `${(bytes / 1024).toFixed(1)} KB`;
-  }
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, "kB"] : [bytes / 1e6, "MB"];
+  return `${Number(value.toFixed(1))} ${unit}`;
 }
 
 // An inline status line (.sk-inline-status): empty text hides it, `level` colours it.

@@ -23,8 +23,7 @@ from apps.tools import services as tools
 from apps.tools.demo import NEXT_ACTIONS_SOURCE, SETTINGS_TEST_SOURCE
 from apps.tools.models import Tool
 from tests.factories import UserFactory
-from tests.factories.runs import published_tool
-from tests.runs.test_usage_instructions_api import republish
+from tests.factories.runs import published_tool, republish
 
 pytestmark = pytest.mark.browser
 
@@ -174,7 +173,9 @@ def test_demo_tool_with_files_table_artifact_two_next_steps_and_start_over(
     actions = ToolRun.objects.exclude(action_id="").order_by("requested_at")
     assert list(actions.values_list("action_id", flat=True)) == ["next", "next"]
 
-    # Another tab moved the session on: 409, the page reloads the revision and says so.
+    # Another tab moved the session on: 409, the page reloads the revision and says so. (Once
+    # the page has read the revision after the last step: the buttons wait for that read.)
+    expect(page.locator('#next-actions form[data-action-id="finish"] button')).to_be_enabled()
     session = ToolSession.objects.get(context="default", user=user)
     ToolSession.objects.filter(pk=session.pk).update(state_rev=session.state_rev + 1)
     submit_action(page, "finish")

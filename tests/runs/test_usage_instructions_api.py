@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from apps.accounts.models import User
 from apps.projects.access import assign_role
 from apps.projects.models import ProjectRole
 from apps.runs.models import USAGE_INSTRUCTIONS_CONTEXT, ToolSession
 from apps.tools import services as tool_services
 from apps.tools.models import Tool
 from tests.factories.accounts import UserFactory
+from tests.factories.runs import republish
 from tests.runs.helpers import published
 
 pytestmark = pytest.mark.django_db
@@ -35,21 +35,6 @@ def seen(client: Any, tool: Tool, body: dict[str, Any] | None = None) -> Any:
     return client.post(
         f"/api/v1/tools/{tool.pk}/usage-instructions/seen", body or {}, format="json"
     )
-
-
-def republish(tool: Tool, author: User, **content: Any) -> None:
-    """A new active version of the tool, derived from the current one with `content` changed."""
-    draft = tool_services.create_draft(
-        tool=tool,
-        actor=author,
-        content=tool_services.Content(**content),
-        derived_from=tool.active_version,
-    )
-    tool.refresh_from_db()
-    tool_services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(draft.pk))
-    review = tool_services.submit_for_review(version=draft, actor=author)
-    tool_services.publish_version(version=review, actor=UserFactory(admin=True))
-    tool.refresh_from_db()
 
 
 def test_instructions_are_unseen_until_marked_then_unseen_again_after_they_change(

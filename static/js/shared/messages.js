@@ -41,7 +41,7 @@ const MESSAGES = {
   THROTTLED: "Too many requests. Wait a moment and try again.",
   RATE_LIMITED: "Too many requests. Wait a moment and try again.",
   UNAUTHENTICATED:
-    "You are signed out. Sign in again in another tab; your unsaved changes are kept in this browser.",
+    "You are signed out. Sign in again in another tab (this page keeps what you typed), then try again.",
   FORBIDDEN: "You are not allowed to do this (or the page's security token is stale: reload it).",
   NOT_FOUND: "Not found: it may have been deleted, or you no longer have access.",
   PARSE_ERROR: "The server could not read the request.",

@@ -40,38 +40,23 @@ export function showStatus(element, status, startedAt) {
   element.dataset.status = status;
 }
 
-function wait(ms, signal) {
+function wait(ms) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
+    setTimeout(resolve, ms);
   });
 }
 
-export class RunFollowStopped extends Error {
-  constructor() {
-    super("Stopped following the run.");
-    this.name = "RunFollowStopped";
-  }
-}
-
-// followRun({fetchRun, pollMs, startedAt, statusElement, signal}) -> the details of the finished
-// run. `fetchRun()` reads the run's details (throws an ApiError); `statusElement` shows the
-// progress; aborting `signal` stops following (rejects with RunFollowStopped). A failure other
-// than a transient one, or too many in a row, is thrown as it came.
-export async function followRun({ fetchRun, pollMs, startedAt, statusElement, signal = null }) {
+// followRun({fetchRun, pollMs, startedAt, statusElement}) -> the details of the finished run.
+// `fetchRun()` reads the run's details (throws an ApiError); `statusElement` shows the progress.
+// A failure other than a transient one, or too many in a row, is thrown as it came.
+export async function followRun({ fetchRun, pollMs, startedAt, statusElement }) {
   let status = "queued";
   let failures = 0;
   const ticker = setInterval(() => showStatus(statusElement, status, startedAt), TICK_MS);
   showStatus(statusElement, status, startedAt);
   try {
     for (let poll = 0; ; poll += 1) {
-      await wait(Math.min(FIRST_POLLS_MS[poll] ?? pollMs, pollMs), signal);
-      if (signal?.aborted) {
-        throw new RunFollowStopped();
-      }
+      await wait(Math.min(FIRST_POLLS_MS[poll] ?? pollMs, pollMs));
       let details;
       try {
         details = await fetchRun();

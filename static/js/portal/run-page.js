@@ -13,7 +13,7 @@ import { renderArtifacts, renderRunResult } from "../shared/run-results.js";
 import { SettingsForm } from "../shared/settings-form.js";
 
 const GONE_TEXT =
-  "This tool is no longer published, so it cannot run now. Ask its maintainers or an admin; reload the page once it is published again.";
+  "This tool is no longer published (or no longer open to you), so it cannot run now. Runs already started still finish. Reload the page once it is published again.";
 const boot = readJsonScript("run-page-boot");
 const { urls } = boot;
 const api = createApi({ csrfToken: boot.csrf_token });

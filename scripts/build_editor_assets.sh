@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Build the editor page's one-file front-end bundle from static_src/ (package-lock.json pins every version):
-#   scripts/build_editor_assets.sh          rebuild static/vendor/skriptoteket-editor-1.0.0.min.js (commit it)
-#   scripts/build_editor_assets.sh --check  rebuild into a temp file; exit 1 if the committed file differs
-# Node and npm are needed only here: the built file is committed, so running the site or `make test` never
-# needs them. --check stays out of `make test` because `npm ci` needs the registry and takes seconds.
+# Build the front-end's vendor modules from static_src/ (package-lock.json pins every version):
+#   static/vendor/skriptoteket-editor-<version>.min.js    CodeMirror 6 (the editor page only)
+#   static/vendor/skriptoteket-markdown-<version>.min.js  markdown-it (every page that shows tool output)
+# Both are ES modules (esbuild format esm): the pages' own modules under static/js/ import them.
+# <version> is static_src/package.json's version; bump it when a bundle's exports change.
+#   scripts/build_editor_assets.sh          rebuild both files (commit them)
+#   scripts/build_editor_assets.sh --check  rebuild into a temp folder; exit 1 if a committed file differs
+# Node and npm are needed only here and in `make lint-js`: the built files are committed, so running
+# the site or `make test` never needs them. --check stays out of `make test` because `npm ci` needs
+# the registry and takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-BUNDLE=static/vendor/skriptoteket-editor-1.0.0.min.js
 
 case "${1:-}" in
   "") check=false ;;
@@ -15,33 +18,44 @@ case "${1:-}" in
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-build() {  # $1: output path, absolute
-  local meta
+VERSION="$(node -p 'require("./static_src/package.json").version')"
+BUNDLES=(editor markdown)  # static_src/<name>-bundle.js -> static/vendor/skriptoteket-<name>-<version>.min.js
+
+build() {  # $1: output folder, absolute
+  local meta name out
   meta="$(mktemp)"
   (
     cd static_src
     npm ci --no-audit --no-fund
-    # --legal-comments=eof keeps the packages' own @license comments at the end of the file;
-    # append-licenses.mjs then adds the full license texts of every bundled package (from the metafile).
-    npx esbuild editor-bundle.js --bundle --minify --format=iife --global-name=SkBundle \
-      --target=es2020 --legal-comments=eof --metafile="$meta" --outfile="$1"
-    node append-licenses.mjs "$meta" "$1"
+    for name in "${BUNDLES[@]}"; do
+      out="$1/skriptoteket-$name-$VERSION.min.js"
+      # --legal-comments=eof keeps the packages' own @license comments at the end of the file;
+      # append-licenses.mjs then adds the full license texts of every bundled package (from the metafile).
+      npx esbuild "$name-bundle.js" --bundle --minify --format=esm \
+        --target=es2020 --legal-comments=eof --metafile="$meta" --outfile="$out"
+      node append-licenses.mjs "$meta" "$out"
+    done
   )
   rm -f "$meta"
 }
 
 if [ "$check" = false ]; then
-  mkdir -p "$(dirname "$BUNDLE")"
-  build "$PWD/$BUNDLE"
+  mkdir -p static/vendor
+  build "$PWD/static/vendor"
   exit 0
 fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-build "$tmp/bundle.min.js"
-if cmp -s "$tmp/bundle.min.js" "$BUNDLE"; then
-  echo "OK: $BUNDLE is what static_src/package-lock.json builds"
-else
-  echo "MISMATCH: $BUNDLE differs from a fresh build; run scripts/build_editor_assets.sh and commit" >&2
-  exit 1
-fi
+build "$tmp"
+status=0
+for name in "${BUNDLES[@]}"; do
+  file="skriptoteket-$name-$VERSION.min.js"
+  if cmp -s "$tmp/$file" "static/vendor/$file"; then
+    echo "OK: static/vendor/$file is what static_src/package-lock.json builds"
+  else
+    echo "MISMATCH: static/vendor/$file differs from a fresh build; run $0 and commit" >&2
+    status=1
+  fi
+done
+exit "$status"

@@ -80,7 +80,7 @@ CSRF_TRUSTED_ORIGINS = env_list(
 # allowed: CodeMirror injects <style> elements, and the html_sandboxed frame inherits this policy
 # while tools style their HTML inline; they fetch nothing, as images and fonts come only from
 # 'self' (images also data:). The frame adds its own stricter policy
-# (static/editor/sandbox-results.js). See "Security headers" in docs/architecture.md.
+# (static/js/shared/run-results.js). See "Security headers" in docs/architecture.md.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

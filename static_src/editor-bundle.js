@@ -1,6 +1,6 @@
-// Entry point of static/vendor/skriptoteket-editor-1.0.0.min.js (global `SkBundle`).
-// Built by scripts/build_editor_assets.sh; the API is fixed by the editor page contract:
-// createCodeEditor(parent, options), renderMarkdown(text), version.
+// Entry point of static/vendor/skriptoteket-editor-<version>.min.js, an ES module (no global).
+// Built by scripts/build_editor_assets.sh; the API is fixed by the editor page contract
+// (static/js/editor/view.js): createCodeEditor(parent, options), version.
 import { basicSetup } from "codemirror";
 import { Annotation, Compartment, EditorState } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
@@ -9,9 +9,9 @@ import { indentUnit } from "@codemirror/language";
 import { python } from "@codemirror/lang-python";
 import { json } from "@codemirror/lang-json";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
-import MarkdownIt from "markdown-it";
 
-export const version = "1.0.0";
+// The package version names the built file, too (scripts/build_editor_assets.sh).
+export { version } from "./package.json";
 
 // Marks transactions made by setValue so the update listener does not report them as user edits.
 const programmatic = Annotation.define();
@@ -19,7 +19,10 @@ const programmatic = Annotation.define();
 const theme = EditorView.theme({
   "&": { border: "1px solid #8a8a8a", borderRadius: "3px", backgroundColor: "#fff" },
   "&.cm-focused": { outline: "2px solid #1a5fb4", outlineOffset: "1px" },
-  ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.45" },
+  ".cm-scroller": {
+    fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
+    lineHeight: "1.45",
+  },
   ".cm-content, .cm-gutter": { minHeight: "12em" },
 });
 
@@ -30,7 +33,7 @@ function languageExtension(language) {
   if (language === "python") {
     return python();
   }
-  throw new Error(`SkBundle: unknown language ${JSON.stringify(language)}`);
+  throw new Error(`createCodeEditor: unknown language ${JSON.stringify(language)}`);
 }
 
 function readOnlyExtension(readOnly) {
@@ -105,7 +108,9 @@ export function createCodeEditor(parentElement, options = {}) {
       });
     },
     setReadOnly(readOnly) {
-      view.dispatch({ effects: readOnlyCompartment.reconfigure(readOnlyExtension(Boolean(readOnly))) });
+      view.dispatch({
+        effects: readOnlyCompartment.reconfigure(readOnlyExtension(Boolean(readOnly))),
+      });
     },
     setDiagnostics(items) {
       const diagnostics = (items ?? []).map((item) => toDiagnostic(view.state.doc, item));
@@ -115,23 +120,4 @@ export function createCodeEditor(parentElement, options = {}) {
       view.focus();
     },
   };
-}
-
-// html: false escapes raw HTML in the text, so the output is safe for innerHTML; markdown-it's
-// own link validation already drops javascript:, vbscript:, file: and non-image data: URLs.
-const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false });
-
-const defaultLinkOpen =
-  markdown.renderer.rules.link_open ?? ((tokens, idx, options, env, self) => self.renderToken(tokens, idx, options));
-
-// Links open in a new tab so a click does not leave the editor with unsaved work; rel keeps the
-// opened page from reaching back into this one.
-markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
-  tokens[idx].attrSet("target", "_blank");
-  tokens[idx].attrSet("rel", "noopener noreferrer");
-  return defaultLinkOpen(tokens, idx, options, env, self);
-};
-
-export function renderMarkdown(text) {
-  return markdown.render(String(text ?? ""));
 }

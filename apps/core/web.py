@@ -1,4 +1,5 @@
-"""Helpers for template views: domain errors become messages (or a 404 page), never tracebacks."""
+"""Helpers for template views: domain errors become messages (or a 404 page), never tracebacks;
+a page's run polling interval."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -9,6 +10,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.core.exceptions import BadRequest, DomainError, NotFound
+
+# `?poll_ms=` on a page that polls runs: browser tests poll faster; odd values fall back.
+POLL_MS_RANGE = (100, 60_000)
+
+
+def poll_ms_param(raw: str | None, default: int) -> int:
+    """A page's run polling interval from its `?poll_ms=` (clamped), else `default`."""
+    # ASCII digits only, and few of them: int() of thousands of digits raises.
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        return default
+    low, high = POLL_MS_RANGE
+    return min(max(int(raw), low), high)
 
 
 def domain_errors_to_messages(

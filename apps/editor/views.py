@@ -1,7 +1,8 @@
 """The author's pages: a project's tool list and the tool editor.
 
-The editor page is a shell: it renders the layout and a small boot document; editor-core.js loads
-everything else from the JSON API (`GET /api/v1/editor/tools/{id}`) and does every write there."""
+The editor page is a shell: it renders the layout and a small boot document; its ES modules
+(static/js/editor/) load everything else from the JSON API (`GET /api/v1/editor/tools/{id}`) and
+do every write there."""
 
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.urls import get_script_prefix, reverse
 
 from apps.accounts.access import authenticated_user
 from apps.accounts.models import Role, User
-from apps.core.web import domain_errors_to_messages
+from apps.core.web import domain_errors_to_messages, poll_ms_param
 from apps.editor.forms import ToolCreateForm
 from apps.locks import services as locks
 from apps.projects import access as projects_access
@@ -32,7 +33,6 @@ HEARTBEAT_MS = 60_000
 LOCK_POLL_MS = 5_000
 # The sandbox panel's run polling interval (docs/api.md: the editor polls every 1.5 s).
 SANDBOX_POLL_MS = 1_500
-POLL_MS_RANGE = (100, 60_000)
 
 
 @login_required
@@ -54,7 +54,7 @@ def tool_edit(request: HttpRequest, tool_id: uuid.UUID) -> HttpResponse:
 
 
 def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
-    """The page's boot document (`editor-boot`), read by editor-core.js and sandbox-panel.js."""
+    """The page's boot document (`editor-boot`), read by static/js/editor/core.js."""
     api = f"{get_script_prefix()}api/v1/"
     tool_api = f"{api}editor/tools/{tool.pk}"
     return {
@@ -64,7 +64,7 @@ def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
         "csrf_token": get_token(request),
         "heartbeat_ms": HEARTBEAT_MS,
         "lock_poll_ms": LOCK_POLL_MS,
-        "poll_ms": _poll_ms(request.GET.get("poll_ms")),
+        "poll_ms": poll_ms_param(request.GET.get("poll_ms"), SANDBOX_POLL_MS),
         "urls": {
             "api": api,
             "boot": tool_api,
@@ -80,18 +80,11 @@ def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
     }
 
 
-def _poll_ms(raw: str | None) -> int:
-    """`?poll_ms=` lets browser tests poll runs faster; anything odd falls back to the default."""
-    if raw is None or not raw.isdigit():
-        return SANDBOX_POLL_MS
-    low, high = POLL_MS_RANGE
-    return min(max(int(raw), low), high)
-
-
 @dataclass(frozen=True)
 class ToolRow:
     tool: Tool
     can_edit: bool
+    can_run: bool  # published with an active version: every member may open its run page
     in_review: bool
     versions: int
     lock_holder: str | None
@@ -148,6 +141,7 @@ def _rows(project: Project, user: User) -> list[ToolRow]:
         ToolRow(
             tool=tool,
             can_edit=is_admin or (contributor and tool.pk in maintained),
+            can_run=tool.is_published and tool.active_version_id is not None,
             in_review=tool.review_count > 0,
             versions=tool.version_count,
             lock_holder=holders.get(tool.pk),

@@ -6,9 +6,14 @@ from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.models import Role, User
 from apps.core.identifiers import parse_uuid
-from apps.runs.exceptions import PublishedToolNotFound, RunNotFound, ToolUnavailable
+from apps.runs.exceptions import RunNotFound, ToolUnavailable
 from apps.runs.models import ToolRun
-from apps.tools.access import get_tool_for_user, is_maintainer, tools_visible_to
+from apps.tools.access import (
+    get_published_tool_for_user,
+    get_tool_for_user,
+    is_maintainer,
+    tools_visible_to,
+)
 from apps.tools.exceptions import ToolNotFound
 from apps.tools.models import Tool
 
@@ -39,23 +44,6 @@ def get_run_for_user(
     return run
 
 
-def get_published_tool(*, user: User | AnonymousUser, tool_id: str | uuid.UUID) -> Tool:
-    """A published tool with an active version in a project the user can see.
-
-    :raises BadRequest, PublishedToolNotFound:
-    """
-    pk = tool_id if isinstance(tool_id, uuid.UUID) else parse_uuid(tool_id, name="tool_id")
-    tool = (
-        tools_visible_to(user)
-        .select_related("active_version", "project")
-        .filter(pk=pk, is_published=True, active_version__isnull=False)
-        .first()
-    )
-    if tool is None:
-        raise PublishedToolNotFound()
-    return tool
-
-
 def get_tool_to_run_again(*, user: User, tool_id: uuid.UUID) -> Tool:
     """The published tool of one of the user's runs. Unlike a 404 for a tool nobody named, the
     user knows this tool (the run shows it), so they are told why it cannot run any more.
@@ -63,8 +51,8 @@ def get_tool_to_run_again(*, user: User, tool_id: uuid.UUID) -> Tool:
     :raises ToolUnavailable:
     """
     try:
-        return get_published_tool(user=user, tool_id=tool_id)
-    except PublishedToolNotFound:
+        return get_published_tool_for_user(user=user, tool_id=tool_id)
+    except ToolNotFound:
         pass
     if tools_visible_to(user).filter(pk=tool_id).exists():
         raise ToolUnavailable()

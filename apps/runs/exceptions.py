@@ -20,10 +20,6 @@ class SessionNotFound(NotFound):
     default_message = "Session not found. Run the tool first."
 
 
-class PublishedToolNotFound(NotFound):
-    default_message = "Tool not found."
-
-
 class StateRevConflict(Conflict):
     code = "STATE_REV_CONFLICT"
     default_message = "The session changed since you loaded it; reload its state."

@@ -15,6 +15,8 @@ models.CharField.register_lookup(Length)
 # Session contexts (`default`, `sandbox:<uuid>`, `settings:<hash>`, ...) are at most this long.
 SESSION_CONTEXT_MAX_LENGTH = 64
 DEFAULT_SESSION_CONTEXT = "default"
+# Per user and tool: the hash of the usage instructions the user has seen (`seen_hash`).
+USAGE_INSTRUCTIONS_CONTEXT = "ui:usage_instructions"
 
 
 class RunStatus(models.TextChoices):

@@ -34,7 +34,12 @@ def get_published_tool_for_user(*, user: User | AnonymousUser, tool_id: str | uu
     :raises BadRequest, ToolNotFound:
     """
     pk = tool_id if isinstance(tool_id, uuid.UUID) else parse_uuid(tool_id, name="tool_id")
-    tool = published_tools_visible_to(user).filter(pk=pk).first()
+    tool = (
+        published_tools_visible_to(user)
+        .select_related("active_version", "project")
+        .filter(pk=pk)
+        .first()
+    )
     if tool is None:
         raise ToolNotFound()
     return tool

@@ -170,6 +170,15 @@ def draft_tool(author: User, project: Project, source: str, **content: Any) -> T
     return tool
 
 
+def in_module(page: Page, path: str, expression: str, arg: Any = None) -> Any:
+    """The value of a JS `expression` over `m`, the page's own instance of the ES module
+    static/js/<path> (the same URL, so the same module the page imported), and `arg`."""
+    url = f"/static/js/{path}"
+    return page.evaluate(
+        f"async (arg) => {{ const m = await import('{url}'); return {expression}; }}", arg
+    )
+
+
 def run_and_wait(page: Page, status: str = "succeeded") -> None:
     page.locator("#run-button").click()
     expect(page.locator("#run-status")).to_have_attribute("data-status", status)

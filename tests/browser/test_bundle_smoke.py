@@ -1,14 +1,20 @@
-"""The editor bundle in headless Chromium, loaded inline (no server, no database, no network)."""
+"""The vendor modules in headless Chromium, imported from blob: URLs (no server, no database, no
+network). The test puts them on `window` itself; the pages import them as modules."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from tests.editor.test_bundle import EDITOR, MARKDOWN, VERSION
+
 pytestmark = pytest.mark.browser
 
-BUNDLE = Path(__file__).resolve().parents[2] / "static/vendor/skriptoteket-editor-1.0.0.min.js"
+IMPORT = """async ([editor, markdown]) => {
+    const load = (code) => import(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
+    window.SkBundle = await load(editor);
+    window.SkMarkdown = await load(markdown);
+}"""
 
 
 @pytest.fixture
@@ -24,11 +30,8 @@ def page(browser: Browser) -> Iterator[Page]:
         route.abort()
 
     page.route("**/*", refuse)
-    bundle = BUNDLE.read_text(encoding="utf-8")
-    page.set_content(
-        f'<!doctype html><html><body><div id="code"></div><div id="json"></div>'
-        f"<script>{bundle}</script></body></html>"
-    )
+    page.set_content('<!doctype html><html><body><div id="code"></div><div id="json"></div>')
+    page.evaluate(IMPORT, [bundle.read_text(encoding="utf-8") for bundle in (EDITOR, MARKDOWN)])
     yield page
     assert requests == []  # the bundle loads nothing (no CDN)
     context.close()
@@ -48,7 +51,8 @@ def make_editor(page: Page, options: str) -> None:
 
 
 def test_typing_reaches_getvalue_and_onchange_but_setvalue_is_silent(page: Page) -> None:
-    assert page.evaluate("SkBundle.version") == "1.0.0"
+    assert page.evaluate("SkBundle.version") == VERSION
+    assert page.evaluate("SkMarkdown.version") == VERSION
     make_editor(page, {"doc": "", "language": "python", "readOnly": False})
     page.locator("#code .cm-content").click()
     page.keyboard.type("x = 1")
@@ -114,14 +118,14 @@ def test_diagnostics_are_shown_inline_and_positions_are_clamped(page: Page) -> N
 
 
 def test_render_markdown_escapes_html_and_hardens_links(page: Page) -> None:
-    html = page.evaluate("SkBundle.renderMarkdown('<script>alert(1)</script> **b**')")
+    html = page.evaluate("SkMarkdown.renderMarkdown('<script>alert(1)</script> **b**')")
     assert "<script" not in html
     assert "&lt;script&gt;" in html
     assert "<strong>b</strong>" in html
 
-    link = page.evaluate("SkBundle.renderMarkdown('[docs](https://example.org/x)')")
+    link = page.evaluate("SkMarkdown.renderMarkdown('[docs](https://example.org/x)')")
     assert 'href="https://example.org/x"' in link
     assert 'rel="noopener noreferrer"' in link
-    bad = page.evaluate("SkBundle.renderMarkdown('[x](javascript:alert(1))')")
+    bad = page.evaluate("SkMarkdown.renderMarkdown('[x](javascript:alert(1))')")
     assert "javascript:" not in bad.split(">", 1)[0]
     assert "<a" not in bad

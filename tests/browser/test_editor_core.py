@@ -18,7 +18,8 @@ from apps.projects.access import assign_role
 from apps.projects.models import ProjectRole
 from apps.tools import services
 from apps.tools.models import Tool, ToolVersion, VersionState
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, in_module
+from tests.editor.test_bundle import EDITOR, MARKDOWN
 from tests.factories import UserFactory
 from tests.factories.tools import make_draft, make_publishable, make_tool
 
@@ -107,7 +108,7 @@ def open_editor(page: Page, tool: Tool) -> None:
 
 
 def source_of(page: Page) -> str:
-    return str(page.evaluate("SkEditor.snapshot().source_code"))
+    return str(in_module(page, "editor/core.js", "m.snapshot().source_code"))
 
 
 def type_in_source(page: Page, text: str) -> None:
@@ -232,7 +233,7 @@ def test_schema_parse_errors_and_server_issues_block_save(
     expect(problems).to_contain_text("input_schema: Invalid JSON at line 2, column 21")
     expect(save).to_be_disabled()
     expect(page.locator("#input-schema-editor .cm-lint-marker-error")).to_have_count(1)
-    assert page.evaluate("SkEditor.schemaProblems()")[0]["line"] == 2
+    assert in_module(page, "editor/core.js", "m.schemaProblems()")[0]["line"] == 2
     shoot(page, "parse-error")
 
     big = '[\n  {"kind": "file", "name": "f", "label": "Files",\n   "min": 0, "max": 999}\n]'
@@ -246,8 +247,9 @@ def test_schema_parse_errors_and_server_issues_block_save(
     replace_in_editor(page, "input-schema-editor", "")
     expect(problems).to_be_hidden()
     expect(save).to_be_enabled()
-    assert page.evaluate("SkEditor.snapshot()")["input_schema"] == []
-    assert page.evaluate("SkEditor.snapshot()")["settings_schema"] is None
+    snapshot = in_module(page, "editor/core.js", "m.snapshot()")
+    assert snapshot["input_schema"] == []
+    assert snapshot["settings_schema"] is None
 
 
 def test_save_makes_a_new_version_and_clears_the_kept_buffer(
@@ -277,7 +279,7 @@ def test_save_makes_a_new_version_and_clears_the_kept_buffer(
     assert head.pk != first
     assert "# second version" in head.source_code
     assert head.change_summary == "A comment"
-    assert page.evaluate("SkEditor.state.headId") == str(head.pk)
+    assert in_module(page, "editor/core.js", "m.lockState().headId") == str(head.pk)
     shoot(page, "saved")
 
     page.reload()
@@ -358,13 +360,14 @@ SPEC_CODES = [
 def test_every_error_code_gets_its_own_human_message(page, live_server, login, tool, alice):
     login(page, live_server, alice)
     open_editor(page, tool)
-    texts = page.evaluate(
-        "codes => codes.map(code => SkEditor.message(code, 'fallback'))", SPEC_CODES
+    texts = in_module(
+        page, "shared/messages.js", "arg.map((code) => m.messageFor(code, 'fallback'))", SPEC_CODES
     )
     assert "fallback" not in texts
     assert len(set(texts)) == len(texts)
     assert "Run the sandbox again" in texts[SPEC_CODES.index("SNAPSHOT_EXPIRED")]
-    assert page.evaluate("SkEditor.message('NO_SUCH_CODE', 'the fallback')") == "the fallback"
+    fallback = in_module(page, "shared/messages.js", "m.messageFor('NO_SUCH_CODE', 'the fallback')")
+    assert fallback == "the fallback"
 
 
 def test_page_weight_of_the_editor(page, live_server, login, tool, alice):
@@ -393,7 +396,8 @@ def test_page_weight_of_the_editor(page, live_server, login, tool, alice):
     ]
     lines.append(f"  total: {total / 1024:.1f} KiB gzip (budget {PAGE_WEIGHT_BUDGET // 1024} KiB)")
     print("\neditor page weight (JS + CSS):\n" + "\n".join(lines))  # noqa: T201
-    assert any(path.endswith("skriptoteket-editor-1.0.0.min.js") for path in sizes)
-    assert any(path.endswith("editor-core.js") for path in sizes)
+    assert any(path.endswith(EDITOR.name) for path in sizes)
+    assert any(path.endswith(MARKDOWN.name) for path in sizes)
+    assert any(path.endswith("/js/editor/core.js") for path in sizes)
     assert not [url for url in assets if not url.startswith(live_server.url)]  # no CDN
     assert total <= PAGE_WEIGHT_BUDGET

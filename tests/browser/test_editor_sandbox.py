@@ -194,7 +194,9 @@ def test_multi_step_demo_tool_runs_three_actions_on_its_snapshot(
     expect(page.locator("#run-artifacts a")).to_have_text("step-1.txt")
     expect(page.locator("#run-results")).not_to_contain_text("EDITED CODE")
 
-    # Someone else moved the session on: 409, the page reloads the revision and says so.
+    # Someone else moved the session on: 409, the page reloads the revision and says so. (Once
+    # the page has read the revision after the last step: the buttons wait for that read.)
+    expect(page.locator('#next-actions form[data-action-id="next"] button')).to_be_enabled()
     session = ToolSession.objects.get(context__startswith="sandbox:")
     ToolSession.objects.filter(pk=session.pk).update(state_rev=session.state_rev + 1)
     submit_action(page, "next")
@@ -207,8 +209,11 @@ def test_multi_step_demo_tool_runs_three_actions_on_its_snapshot(
     expect(page.locator("#run-results .sk-markdown h2")).to_have_text("Step 3 of 3")
     expect(page.locator('#run-results [data-kind="notice"]')).to_have_text("Finished at step 3.")
     expect(page.locator("#next-actions form")).to_have_count(0)
-    actions_run = ToolRun.objects.exclude(action_id="").order_by("requested_at")
-    actions_run = actions_run.values_list("action_id", flat=True)
+    actions_run = (
+        ToolRun.objects.exclude(action_id="")
+        .order_by("requested_at")
+        .values_list("action_id", flat=True)
+    )
     assert list(actions_run) == ["next", "next", "next"]
     screenshot("finished")
 
@@ -425,14 +430,14 @@ def test_progress_shows_queued_then_running_seconds_then_the_end(
 
 RUN_AND_MEASURE = """
 async () => {
-  const before = window.SkSandbox.details && window.SkSandbox.details.run_id;
+  const results = document.getElementById("run-results");
+  const before = results.dataset.runId;
   const started = performance.now();
   document.getElementById("run-button").click();
   while (true) {
     await new Promise((resolve) => requestAnimationFrame(resolve));
-    const details = window.SkSandbox.details;
-    const rendered = document.querySelector('#run-results [data-kind="notice"]');
-    if (details && details.run_id !== before && rendered && rendered.textContent === "hello") {
+    const rendered = results.querySelector('[data-kind="notice"]');
+    if (results.dataset.runId !== before && rendered && rendered.textContent === "hello") {
       return performance.now() - started;
     }
   }

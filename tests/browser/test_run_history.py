@@ -5,7 +5,6 @@ Runs are executed for real by the `worker` fixture (conftest.py)."""
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -36,12 +35,6 @@ SCHEMA = [
     {"kind": "string", "name": "name", "label": "Your name"},
     {"kind": "file", "name": "files", "label": "Files", "min": 1, "max": 2},
 ]
-# The shared results renderer is written by the editor's move to ES modules; until it is in
-# this branch, the test of the rendered result waits for it (it runs as soon as the file exists).
-RENDERER = Path(__file__).resolve().parents[2] / "static/js/shared/run-results.js"
-needs_renderer = pytest.mark.skipif(
-    not RENDERER.exists(), reason="static/js/shared/run-results.js is not in this branch yet"
-)
 
 
 @pytest.fixture
@@ -136,7 +129,6 @@ def test_someone_elses_run_is_not_found(
     expect(page.get_by_role("heading", name="Not Found")).to_be_visible()
 
 
-@needs_renderer
 def test_the_result_is_rendered_by_the_shared_renderer(
     page: Page,
     live_server: LiveServer,
@@ -156,23 +148,3 @@ def test_the_result_is_rendered_by_the_shared_renderer(
     expect(page.locator("#run-artifacts")).to_have_attribute("data-rendered", "true")
     expect(page.locator("#run-artifacts a")).to_contain_text("summary.txt")
     screenshot("rendered")
-
-
-def test_without_the_renderer_the_page_says_so_and_keeps_its_links(
-    page: Page,
-    live_server: LiveServer,
-    login: Callable[[Page, LiveServer, User], None],
-    alice: User,
-    runner: User,
-    team: Project,
-    worker: list[threading.Thread],
-) -> None:
-    run = run_once(alice, runner, team, worker)
-    login(page, live_server, runner)
-    page.route("**/static/js/shared/run-results.js", lambda route: route.abort())
-    page.goto(f"/runs/{run.pk}")
-    expect(page.locator("#run-outputs")).to_have_attribute("data-rendered", "failed")
-    expect(page.locator("#run-outputs")).to_contain_text("the results renderer did not load")
-    with page.expect_download() as download:
-        page.locator("#run-artifacts a").click()
-    assert download.value.suggested_filename == "summary.txt"

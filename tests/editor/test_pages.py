@@ -114,18 +114,11 @@ def test_the_page_carries_the_boot_document_and_loads_the_editor_scripts(people,
     assert boot["urls"]["boot"] == f"/api/v1/editor/tools/{tool.pk}"
     assert boot["urls"]["lock_release"] == f"/api/v1/editor/tools/{tool.pk}/draft-lock/release"
     assert boot["urls"]["tool_versions"] == "/api/v1/editor/tool-versions/"
-    # The bundle first, then the core files in order; the sandbox panel is included.
-    scripts = re.findall(r'<script defer src="/static/([^"]+)"', html)
-    mine = [name for name in scripts if not name.startswith("editor/sandbox")]
-    assert mine == [
-        "vendor/skriptoteket-editor-1.0.0.min.js",
-        "editor/markdown.js",
-        "editor/editor-schemas.js",
-        "editor/editor-lock.js",
-        "editor/editor-view.js",
-        "editor/editor-core.js",
-        "editor/editor-actions.js",
+    # One ES module per page; it imports the rest (no classic scripts sharing globals).
+    assert re.findall(r"<script\b[^>]*\bsrc=\"/static/([^\"]+)\"", html) == [
+        "js/editor/editor-page.js"
     ]
+    assert '<script type="module" src="/static/js/editor/editor-page.js">' in html
     assert '<section class="card" id="sandbox-panel">' in html
     for dom_id in (
         "lock-badge",
@@ -143,7 +136,6 @@ def test_the_page_carries_the_boot_document_and_loads_the_editor_scripts(people,
         "takeover-button",
     ):
         assert f'id="{dom_id}"' in html, dom_id
-    assert "https://" not in "".join(scripts)
 
 
 def test_metadata_is_editable_only_for_admins(people, tool):

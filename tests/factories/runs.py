@@ -88,6 +88,22 @@ def published_tool(
     return services.publish_tool(tool=tool, actor=admin)
 
 
+def republish(tool: Tool, author: User, **content: Any) -> None:
+    """A new active version of a published tool, derived from the current one with `content`
+    changed (draft, review, publish by an admin)."""
+    draft = services.create_draft(
+        tool=tool,
+        actor=author,
+        content=services.Content(**content),
+        derived_from=tool.active_version,
+    )
+    tool.refresh_from_db()
+    services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(draft.pk))
+    review = services.submit_for_review(version=draft, actor=author)
+    services.publish_version(version=review, actor=UserFactory(admin=True))
+    tool.refresh_from_db()
+
+
 def execute(run_id: Any) -> ToolRun:
     """Run a queued run now, in this process, with the real runner backend."""
     run_services.execute_run(run_id=run_id)

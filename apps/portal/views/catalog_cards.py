@@ -116,8 +116,8 @@ class CardMaker:
             project_name=tool.project.name,
             chips=chips,
             star=Star(is_on=tool.is_favorite, title=tool.title),  # type: ignore[attr-defined]
-            # The run page (portal:tool-run, built beside this one) lives at the agreed path
-            # /tools/<id>/run, next to the catalog.
+            # portal:tool-run and portal:tool-favorite, built from the catalog's own URL rather
+            # than one reverse() per card (tests/portal pin both paths).
             run_url=f"{self.catalog_url}{tool.pk}/run",
             favorite_url=f"{self.catalog_url}{tool.pk}/favorite",
         )

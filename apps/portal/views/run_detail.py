@@ -11,13 +11,13 @@ from django.urls import reverse
 
 from apps.accounts.models import User
 from apps.core.exceptions import DomainError
+from apps.core.web import poll_ms_param
 from apps.runs import access as runs_access
 from apps.runs import services as run_services
 from apps.runs import session_files
 from apps.runs.models import ACTIVE_STATUSES, RunContext, RunStatus, ToolRun
 
 POLL_MS = 1_500
-POLL_MS_RANGE = (100, 60_000)
 
 
 def duration_text(status: str, started: datetime | None, finished: datetime | None) -> str:
@@ -57,7 +57,9 @@ def detail_context(request: HttpRequest, run: ToolRun, user: User) -> dict[str, 
             "status": run.status,
             "terminal": terminal,
             "poll_url": _poll_url(run),
-            "poll_ms": _poll_ms(request.GET.get("poll_ms")),
+            # Progress counts from the run's request, not from when the page was opened.
+            "requested_at_ms": int(run.requested_at.timestamp() * 1000),
+            "poll_ms": poll_ms_param(request.GET.get("poll_ms"), POLL_MS),
             "ui_payload": run.ui_payload,
             "artifacts": [
                 {key: item.get(key) for key in ("artifact_id", "path", "bytes", "download_url")}
@@ -72,21 +74,13 @@ def detail_context(request: HttpRequest, run: ToolRun, user: User) -> dict[str, 
 def _tool_url(run: ToolRun) -> str:
     if run.context == RunContext.SANDBOX:
         return reverse("editor:tool-edit", kwargs={"tool_id": run.tool_id})
-    # The tool's run page (portal, built beside this one): its form, with fresh inputs.
-    return f"/tools/{run.tool_id}/run"
+    # The tool's run page: its form, with fresh inputs.
+    return reverse("portal:tool-run", kwargs={"tool_id": run.tool_id})
 
 
 def _poll_url(run: ToolRun) -> str:
     name = "editor-run" if run.context == RunContext.SANDBOX else "run-detail"
     return reverse(name, kwargs={"run_id": str(run.pk)})
-
-
-def _poll_ms(raw: str | None) -> int:
-    """`?poll_ms=` lets browser tests poll faster; anything odd falls back to the default."""
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-        return POLL_MS
-    low, high = POLL_MS_RANGE
-    return min(max(int(raw), low), high)
 
 
 def _input_schema(run: ToolRun) -> list[dict[str, Any]]:

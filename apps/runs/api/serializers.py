@@ -67,3 +67,9 @@ class ActionSerializer(serializers.Serializer[None]):
 class SettingsSaveSerializer(serializers.Serializer[None]):
     expected_state_rev = serializers.JSONField()
     values = serializers.JSONField(required=False, default=dict)
+
+
+class UsageInstructionsSeenSerializer(serializers.Serializer[None]):
+    """The hash of the text the page showed (from GET …/runtime); omitted: the current text."""
+
+    usage_instructions_hash = serializers.JSONField(required=False, default=None)

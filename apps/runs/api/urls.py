@@ -5,6 +5,11 @@ from apps.runs.api import views
 urlpatterns = [
     path("tools/<str:tool_id>/runtime", views.RuntimeToolView.as_view(), name="runtime-tool"),
     path("tools/<str:tool_id>/run", views.RunToolView.as_view(), name="runtime-run"),
+    path(
+        "tools/<str:tool_id>/usage-instructions/seen",
+        views.UsageInstructionsSeenView.as_view(),
+        name="usage-instructions-seen",
+    ),
     path("tools/<str:tool_id>/settings", views.ToolSettingsView.as_view(), name="tool-settings"),
     path(
         "tools/<str:tool_id>/sessions/<str:context>",

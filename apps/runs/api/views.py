@@ -21,11 +21,13 @@ from apps.runs.api.filters import RunFilter
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
+    UsageInstructionsSeenSerializer,
     accepted_run,
     run_details,
     session_json,
 )
 from apps.runs.models import DEFAULT_SESSION_CONTEXT, RunContext, ToolRun
+from apps.tools.access import get_published_tool_for_user
 
 ARTIFACT_URL = "/api/v1/runs/{run_id}/artifacts/{{artifact_id}}"
 
@@ -33,9 +35,11 @@ ARTIFACT_URL = "/api/v1/runs/{run_id}/artifacts/{{artifact_id}}"
 class RuntimeToolView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, tool_id: str) -> Response:
-        tool = access.get_published_tool(user=request.user, tool_id=tool_id)
+        user = authenticated_user(request)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         version = tool.active_version
-        assert version is not None  # noqa: S101 - guaranteed by get_published_tool
+        assert version is not None  # noqa: S101 - guaranteed by get_published_tool_for_user
+        instructions = services.usage_instructions_state(tool=tool, user=user)
         return Response(
             {
                 "id": str(tool.pk),
@@ -43,6 +47,8 @@ class RuntimeToolView(APIView):
                 "title": tool.title,
                 "summary": tool.summary,
                 "usage_instructions": version.usage_instructions,
+                "usage_instructions_hash": instructions.instructions_hash,
+                "usage_instructions_seen": instructions.seen,
                 "input_schema": version.input_schema,
                 "has_settings": bool(version.settings_schema),
                 "upload_constraints": {
@@ -54,13 +60,31 @@ class RuntimeToolView(APIView):
         )
 
 
+class UsageInstructionsSeenView(APIView):
+    @extend_schema(request=UsageInstructionsSeenSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, tool_id: str) -> Response:
+        user = authenticated_user(request)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
+        data = validated(UsageInstructionsSeenSerializer, request)
+        state = services.mark_usage_instructions_seen(
+            tool=tool, actor=user, seen_hash=data["usage_instructions_hash"]
+        )
+        return Response(
+            {
+                "tool_id": str(tool.pk),
+                "usage_instructions_hash": state.instructions_hash,
+                "usage_instructions_seen": state.seen,
+            }
+        )
+
+
 class RunToolView(APIView):
     parser_classes = RUN_PARSERS
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         data = body_object(request)
         run = services.run_published_tool(
             tool=tool,
@@ -80,7 +104,7 @@ class StartActionView(APIView):
     def post(self, request: Request) -> Response:
         user = authenticated_user(request)
         body = body_object(request)
-        tool = access.get_published_tool(user=user, tool_id=str(body.get("tool_id", "")))
+        tool = get_published_tool_for_user(user=user, tool_id=str(body.get("tool_id", "")))
         data = validated(ActionSerializer, request)
         run, session = services.start_production_action(
             tool=tool,
@@ -99,13 +123,13 @@ class ToolSettingsView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         return Response(services.production_settings(tool=tool, actor=user).as_json())
 
     @extend_schema(request=SettingsSaveSerializer, responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         data = validated(SettingsSaveSerializer, request)
         state = services.save_production_settings(tool=tool, actor=user, **data)
         return Response(state.as_json())
@@ -115,7 +139,7 @@ class SessionView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, tool_id: str, context: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         session = services.get_or_create_session(
             tool_id=tool.pk, user_id=user.pk, context=services.clean_context(context)
         )
@@ -126,7 +150,7 @@ class SessionFilesView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        tool = access.get_published_tool(user=user, tool_id=tool_id)
+        tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         context = services.clean_context(
             request.query_params.get("context", DEFAULT_SESSION_CONTEXT)
         )

@@ -35,6 +35,11 @@ from apps.runs.services.submission import (
     validate_inputs,
     validate_uploads,
 )
+from apps.runs.services.usage_instructions import (
+    UsageInstructionsState,
+    mark_usage_instructions_seen,
+    usage_instructions_state,
+)
 
 __all__ = [
     "NewRun",
@@ -42,6 +47,7 @@ __all__ = [
     "Rerun",
     "RunInputs",
     "SessionFilesMode",
+    "UsageInstructionsState",
     "check_rerun",
     "clean_context",
     "cleanup_run_files",
@@ -52,6 +58,7 @@ __all__ = [
     "finish_run",
     "get_or_create_session",
     "get_session",
+    "mark_usage_instructions_seen",
     "parse_json_object",
     "production_settings",
     "production_settings_context",
@@ -65,6 +72,7 @@ __all__ = [
     "schema_version",
     "start_production_action",
     "sweep_run_folders",
+    "usage_instructions_state",
     "validate_inputs",
     "validate_uploads",
 ]

@@ -41,7 +41,7 @@ class ProductionRunRequest:
 
 def _active(tool: Tool) -> ToolVersion:
     version = tool.active_version
-    assert version is not None  # noqa: S101 - access.get_published_tool guarantees it
+    assert version is not None  # noqa: S101 - tools.access.get_published_tool_for_user guarantees it
     return version
 
 

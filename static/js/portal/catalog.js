@@ -20,7 +20,9 @@ function wire(form, results) {
   function query() {
     const params = new URLSearchParams();
     for (const [name, value] of new FormData(form)) {
-      if (value !== "") params.append(name, value);
+      if (value !== "") {
+        params.append(name, value);
+      }
     }
     return params.toString();
   }
@@ -38,12 +40,16 @@ function wire(form, results) {
         signal: controller.signal,
       });
       // A 400 carries the page's own explanation of what is wrong with the search.
-      if (!response.ok && response.status !== 400) throw new Error(`HTTP ${response.status}`);
+      if (!response.ok && response.status !== 400) {
+        throw new Error(`HTTP ${response.status}`);
+      }
       results.innerHTML = await response.text();
       const address = search ? `${form.action}?${search}` : form.action;
       window.history.replaceState(null, "", address);
     } catch (error) {
-      if (error.name === "AbortError") return;
+      if (error.name === "AbortError") {
+        return;
+      }
       showProblem("The results could not be updated. Press Search to try again.");
     } finally {
       if (inFlight === controller) {
@@ -59,12 +65,16 @@ function wire(form, results) {
   }
 
   form.addEventListener("input", (event) => {
-    if (event.target.name !== "q") return;
+    if (event.target.name !== "q") {
+      return;
+    }
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, DEBOUNCE_MS);
   });
   form.addEventListener("change", (event) => {
-    if (event.target.name !== "q") refresh();
+    if (event.target.name !== "q") {
+      refresh();
+    }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -75,7 +85,9 @@ function wire(form, results) {
   // the Favorites section and every copy of the card agree.
   results.addEventListener("submit", async (event) => {
     const star = event.target.closest("form.star-form");
-    if (!star) return;
+    if (!star) {
+      return;
+    }
     event.preventDefault();
     const button = star.querySelector("button");
     button.disabled = true;
@@ -85,7 +97,9 @@ function wire(form, results) {
         body: new FormData(star),
         headers: { Accept: "application/json" },
       });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      if (!response.ok) {
+        throw new Error(`HTTP ${response.status}`);
+      }
       await refresh();
     } catch (error) {
       button.disabled = false;

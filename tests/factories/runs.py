@@ -71,10 +71,16 @@ def editor_world(
 
 
 def published_tool(
-    author: User, source: str = ECHO_SOURCE, *, project: Project | None = None, **content: Any
+    author: User,
+    source: str = ECHO_SOURCE,
+    *,
+    project: Project | None = None,
+    title: str = "A tool",
+    summary: str = "",
+    **content: Any,
 ) -> Tool:
     """A published tool (of `project`, else a fresh one) whose active version runs `source`."""
-    tool = make_publishable(make_tool(owner=author, project=project))
+    tool = make_publishable(make_tool(owner=author, project=project, title=title, summary=summary))
     draft = services.create_draft(
         tool=tool, actor=author, content=services.Content(source_code=source, **content)
     )

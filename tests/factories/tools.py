@@ -11,7 +11,12 @@ def make_tool(owner=None, **kwargs) -> Tool:
     """A tool made through the service, in a fresh project the owner owns."""
     owner = owner or UserFactory(contributor=True)
     project = kwargs.pop("project", None) or make_project({owner: ProjectRole.OWNER})
-    return services.create_tool(project=project, creator=owner, title=kwargs.pop("title", "A tool"))
+    return services.create_tool(
+        project=project,
+        creator=owner,
+        title=kwargs.pop("title", "A tool"),
+        summary=kwargs.pop("summary", ""),
+    )
 
 
 def make_draft(tool: Tool, actor, source: str = SOURCE) -> ToolVersion:

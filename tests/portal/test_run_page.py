@@ -13,8 +13,9 @@ from apps.tools import services as tool_services
 from apps.tools.models import Tool
 from tests.clients import client_for
 from tests.factories import UserFactory, make_project
-from tests.factories.runs import published_tool
+from tests.factories.runs import execute, published_tool
 from tests.factories.tools import make_draft, make_tool
+from tests.runs.helpers import queue_production_run
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,16 @@ def test_a_member_gets_the_run_page_with_title_summary_and_project(people, tool)
     assert '<script type="module"' in html
     for dom_id in ("usage-details", "settings-panel", "run-form", "run-button", "run-results"):
         assert f'id="{dom_id}"' in html, dom_id
+
+
+def test_maintainers_and_admins_see_the_tools_recent_runs_below_and_viewers_do_not(people, tool):
+    execute(queue_production_run(tool, people["viewer"]).pk)
+    for who in ("owner", "admin"):
+        html = client_for(people[who]).get(run_url(tool.pk)).content.decode()
+        assert 'id="tool-runs"' in html, who
+        assert "vera@example.com" in html, who  # who ran it, for the maintainers
+    html = client_for(people["viewer"]).get(run_url(tool.pk)).content.decode()
+    assert 'id="tool-runs"' not in html
 
 
 def test_the_boot_document_names_the_runtime_urls(people, tool):

@@ -17,6 +17,8 @@ from django.urls import reverse
 
 from apps.accounts.access import authenticated_user
 from apps.core.web import poll_ms_param
+from apps.portal.views.runs import tool_runs_context
+from apps.runs import access as runs_access
 from apps.runs.models import DEFAULT_SESSION_CONTEXT
 from apps.tools import access as tools_access
 from apps.tools.exceptions import ToolNotFound
@@ -37,7 +39,10 @@ def tool_run(request: HttpRequest, tool_id: uuid.UUID) -> HttpResponse:
         "tool": {"title": tool.title, "summary": tool.summary},
         "project": {"id": tool.project_id, "name": tool.project.name},
         "boot": _boot(request, tool),
+        "show_tool_runs": runs_access.may_see_tool_runs(user=user, tool=tool),
     }
+    if context["show_tool_runs"]:  # maintainers and admins: the tool's recent runs below
+        context.update(tool_runs_context(tool=tool, user=user))
     return render(request, "portal/tool_run.html", context)
 
 

@@ -5,7 +5,7 @@ import { el, byId, say as sayIn } from "../shared/dom.js";
 import { buildForm } from "../shared/form.js";
 import { describeError } from "../shared/messages.js";
 import { ActionSession, renderActions, setActionsDisabled } from "../shared/next-actions.js";
-import { followRun, showStatus } from "../shared/run-progress.js";
+import { followRun, sendAndFollow } from "../shared/run-progress.js";
 import { renderArtifacts, renderRunResult } from "../shared/run-results.js";
 import * as core from "./core.js";
 import { copyJson, renderDebug } from "./sandbox-debug.js";
@@ -174,31 +174,17 @@ function runForm() {
 }
 
 // Send a run or an action, then follow the accepted run; failures are said in the panel.
-async function runAndFollow(send, onRefused) {
-  const startedAt = Date.now();
+function runAndFollow(send, onRefused) {
   say("");
-  setBusy(true);
-  showStatus(dom.status, "queued", startedAt);
-  try {
-    let accepted;
-    try {
-      accepted = await send();
-    } catch (error) {
-      dom.status.textContent = "";
-      onRefused(error);
-      return;
-    }
-    if (!accepted) {
-      dom.status.textContent = ""; // nothing was sent
-      return;
-    }
-    await follow(accepted.run_id, startedAt);
-  } catch (error) {
-    dom.status.textContent = "";
-    say(`${describeError(error)} The run may still finish: see the debug panel later.`, "error");
-  } finally {
-    setBusy(false);
-  }
+  return sendAndFollow({
+    send,
+    follow,
+    statusElement: dom.status,
+    setBusy,
+    onRefused,
+    onLost: (error) =>
+      say(`${describeError(error)} The run may still finish: see the debug panel later.`, "error"),
+  });
 }
 
 function startRun(event) {

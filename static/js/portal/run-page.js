@@ -8,7 +8,7 @@ import { buildForm } from "../shared/form.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { describeError } from "../shared/messages.js";
 import { ActionSession, renderActions, setActionsDisabled } from "../shared/next-actions.js";
-import { followRun, showStatus } from "../shared/run-progress.js";
+import { followRun, sendAndFollow } from "../shared/run-progress.js";
 import { renderArtifacts, renderRunResult } from "../shared/run-results.js";
 import { SettingsForm } from "../shared/settings-form.js";
 
@@ -186,37 +186,24 @@ function runBody() {
 // --- Runs and actions -------------------------------------------------------------------------
 
 // Send a run or an action, then follow the accepted run to its result.
-async function runAndFollow(send, onRefused) {
-  const startedAt = Date.now();
+function runAndFollow(send, onRefused) {
   say(dom.runMessage, "");
-  busy = true;
-  refreshControls();
-  showStatus(dom.status, "queued", startedAt);
-  try {
-    let accepted;
-    try {
-      accepted = await send();
-    } catch (error) {
-      dom.status.textContent = "";
-      onRefused(error);
-      return;
-    }
-    if (!accepted) {
-      dom.status.textContent = ""; // nothing was sent
-      return;
-    }
-    await follow(accepted.run_id, startedAt);
-  } catch (error) {
-    dom.status.textContent = "";
-    say(
-      dom.runMessage,
-      `${describeError(error)} Reload the page to see whether it finished.`,
-      "error",
-    );
-  } finally {
-    busy = false;
-    refreshControls();
-  }
+  return sendAndFollow({
+    send,
+    follow,
+    statusElement: dom.status,
+    setBusy: (value) => {
+      busy = value;
+      refreshControls();
+    },
+    onRefused,
+    onLost: (error) =>
+      say(
+        dom.runMessage,
+        `${describeError(error)} Reload the page to see whether it finished.`,
+        "error",
+      ),
+  });
 }
 
 function startRun(event) {

@@ -78,3 +78,34 @@ export async function followRun({ fetchRun, pollMs, startedAt, statusElement }) 
     clearInterval(ticker);
   }
 }
+
+// sendAndFollow({send, follow, statusElement, setBusy, onRefused, onLost}): the Run button's
+// whole life. `send()` asks for a run or an action (resolves to {run_id}, or to nothing when
+// nothing was sent); a refusal goes to `onRefused(error)`. An accepted run is followed with
+// `follow(runId, startedAt)`; if that fails (the run's fate unknown) `onLost(error)` says so.
+// The page is busy from the click until the end.
+export async function sendAndFollow({ send, follow, statusElement, setBusy, onRefused, onLost }) {
+  const startedAt = Date.now();
+  setBusy(true);
+  showStatus(statusElement, "queued", startedAt);
+  try {
+    let accepted;
+    try {
+      accepted = await send();
+    } catch (error) {
+      statusElement.textContent = "";
+      onRefused(error);
+      return;
+    }
+    if (!accepted) {
+      statusElement.textContent = ""; // nothing was sent
+      return;
+    }
+    await follow(accepted.run_id, startedAt);
+  } catch (error) {
+    statusElement.textContent = "";
+    onLost(error);
+  } finally {
+    setBusy(false);
+  }
+}

@@ -2,11 +2,9 @@
 takeover told to the displaced holder within 10 s, release on leave), the unsaved buffer kept in
 the browser, schema diagnostics, save and the tool list. Also measures the page weight."""
 
-import gzip
 import re
 import time
 from collections.abc import Callable, Iterator
-from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -19,6 +17,7 @@ from apps.projects.models import ProjectRole
 from apps.tools import services
 from apps.tools.models import Tool, ToolVersion, VersionState
 from tests.browser.conftest import ARTIFACTS, in_module
+from tests.browser.measures import assets_loaded, page_weight
 from tests.editor.test_bundle import EDITOR, MARKDOWN
 from tests.factories import UserFactory
 from tests.factories.tools import make_draft, make_publishable, make_tool
@@ -372,32 +371,10 @@ def test_every_error_code_gets_its_own_human_message(page, live_server, login, t
 
 def test_page_weight_of_the_editor(page, live_server, login, tool, alice):
     """Every JS and CSS file the editor page loads, gzip-compressed (level 9, as WhiteNoise)."""
-    assets: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            assets.append(request.url)
-            if request.resource_type in ("script", "stylesheet")
-            else None
-        ),
-    )
     login(page, live_server, alice)
-    assets.clear()
-    open_editor(page, tool)
-    sizes = {}
-    for url in sorted(set(assets)):
-        with urlopen(url) as response:  # the live server's own static files
-            body = response.read()
-        sizes[url.removeprefix(live_server.url)] = (len(body), len(gzip.compress(body, 9)))
-    total = sum(compressed for _, compressed in sizes.values())
-    lines = [
-        f"  {path}: {raw / 1024:.1f} KiB raw, {gz / 1024:.1f} KiB gzip"
-        for path, (raw, gz) in sizes.items()
-    ]
-    lines.append(f"  total: {total / 1024:.1f} KiB gzip (budget {PAGE_WEIGHT_BUDGET // 1024} KiB)")
-    print("\neditor page weight (JS + CSS):\n" + "\n".join(lines))  # noqa: T201
+    with assets_loaded(page) as assets:
+        open_editor(page, tool)
+    sizes = page_weight("editor page", live_server, assets, PAGE_WEIGHT_BUDGET)
     assert any(path.endswith(EDITOR.name) for path in sizes)
     assert any(path.endswith(MARKDOWN.name) for path in sizes)
     assert any(path.endswith("/js/editor/core.js") for path in sizes)
-    assert not [url for url in assets if not url.startswith(live_server.url)]  # no CDN
-    assert total <= PAGE_WEIGHT_BUDGET

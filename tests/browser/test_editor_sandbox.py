@@ -5,7 +5,6 @@ Runs are executed for real by the `worker` fixture (conftest.py)."""
 import ast
 import json
 import re
-import statistics
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,6 +21,7 @@ from apps.sandbox.models import SandboxSnapshot
 from apps.tools import services as tools
 from apps.tools.demo import NEXT_ACTIONS_SOURCE, SETTINGS_TEST_SOURCE
 from tests.browser.conftest import ARTIFACTS, draft_tool, run_and_wait
+from tests.browser.measures import TRIVIAL_SOURCE, report_median, run_to_result_ms
 from tests.factories import UserFactory
 from tests.factories.runs import ECHO_SOURCE, STEPS_SOURCE, published_tool
 
@@ -43,10 +43,6 @@ def run_tool(input_dir, output_dir):
         {"kind": "html_sandboxed", "html": "<p id='inside'>Framed text</p>"
          "<script>parent.document.title = 'escaped'</script>"},
     ]}
-"""
-TRIVIAL_SOURCE = """\
-def run_tool(input_dir, output_dir):
-    return {"outputs": [{"kind": "notice", "level": "info", "message": "hello"}]}
 """
 EDITED_SOURCE = """\
 def run_tool(input_dir, output_dir):
@@ -428,23 +424,6 @@ def test_progress_shows_queued_then_running_seconds_then_the_end(
     assert re.fullmatch(r"Succeeded in 2\.\d s", seen[-1]), seen
 
 
-RUN_AND_MEASURE = """
-async () => {
-  const results = document.getElementById("run-results");
-  const before = results.dataset.runId;
-  const started = performance.now();
-  document.getElementById("run-button").click();
-  while (true) {
-    await new Promise((resolve) => requestAnimationFrame(resolve));
-    const rendered = results.querySelector('[data-kind="notice"]');
-    if (results.dataset.runId !== before && rendered && rendered.textContent === "hello") {
-      return performance.now() - started;
-    }
-  }
-}
-"""
-
-
 def test_run_to_result_median_of_ten(
     page: Page,
     open_editor: Callable[..., None],
@@ -457,13 +436,4 @@ def test_run_to_result_median_of_ten(
     tool = draft_tool(alice, project, TRIVIAL_SOURCE)
     open_editor(alice, tool, query="")
     run_and_wait(page)  # warm-up: first imports, first connections
-    timings = []
-    for _ in range(10):
-        timings.append(page.evaluate(RUN_AND_MEASURE))
-        expect(page.locator("#run-button")).to_be_enabled()
-    median = statistics.median(timings)
-    print(  # noqa: T201
-        f"\nRun -> rendered result, trivial tool: median {median:.0f} ms "
-        f"(min {min(timings):.0f}, max {max(timings):.0f}) over {len(timings)} runs"
-    )
-    assert median <= 1000
+    assert report_median("Editor", run_to_result_ms(page)) <= 1000

@@ -4,12 +4,9 @@ session, Start over, personal settings, the usage instructions' "seen" state, a 
 while the page is open; plus its page weight and the time from Run to the rendered result.
 Runs are executed for real by the `worker` fixture (conftest.py)."""
 
-import gzip
-import statistics
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
@@ -22,6 +19,13 @@ from apps.runs.models import RunContext, ToolRun, ToolSession
 from apps.tools import services as tools
 from apps.tools.demo import NEXT_ACTIONS_SOURCE, SETTINGS_TEST_SOURCE
 from apps.tools.models import Tool
+from tests.browser.measures import (
+    TRIVIAL_SOURCE,
+    assets_loaded,
+    page_weight,
+    report_median,
+    run_to_result_ms,
+)
 from tests.factories import UserFactory
 from tests.factories.runs import published_tool, republish
 
@@ -29,10 +33,6 @@ pytestmark = pytest.mark.browser
 
 FILES_FIELD = {"kind": "file", "name": "files", "label": "Files", "min": 1, "max": 10}
 SETTINGS_SCHEMA = [{"kind": "string", "name": "theme_color", "label": "Colour theme"}]
-TRIVIAL_SOURCE = """\
-def run_tool(input_dir, output_dir):
-    return {"outputs": [{"kind": "notice", "level": "info", "message": "hello"}]}
-"""
 PAGE_WEIGHT_BUDGET = 80 * 1024
 GONE = "This tool is no longer published"
 
@@ -341,23 +341,6 @@ def test_a_tool_depublished_while_the_page_is_open_says_so(
     assert not ToolRun.objects.exists()
 
 
-RUN_AND_MEASURE = """
-async () => {
-  const results = document.getElementById("run-results");
-  const before = results.dataset.runId;
-  const started = performance.now();
-  document.getElementById("run-button").click();
-  while (true) {
-    await new Promise((resolve) => requestAnimationFrame(resolve));
-    const rendered = results.querySelector('[data-kind="notice"]');
-    if (results.dataset.runId !== before && rendered && rendered.textContent === "hello") {
-      return performance.now() - started;
-    }
-  }
-}
-"""
-
-
 def test_run_to_result_median_of_ten(
     page: Page,
     open_run_page: Callable[..., None],
@@ -371,16 +354,7 @@ def test_run_to_result_median_of_ten(
     tool = published_tool(alice, TRIVIAL_SOURCE, project=project)
     open_run_page(user, tool, query="")
     run_and_wait(page)  # warm-up: first imports, first connections
-    timings = []
-    for _ in range(10):
-        timings.append(page.evaluate(RUN_AND_MEASURE))
-        expect(page.locator("#run-button")).to_be_enabled()
-    median = statistics.median(timings)
-    print(  # noqa: T201
-        f"\nRun page: Run -> rendered result, trivial tool: median {median:.0f} ms "
-        f"(min {min(timings):.0f}, max {max(timings):.0f}) over {len(timings)} runs"
-    )
-    assert median <= 1000
+    assert report_median("Run page", run_to_result_ms(page)) <= 1000
 
 
 def test_page_weight_of_the_run_page(
@@ -393,29 +367,8 @@ def test_page_weight_of_the_run_page(
 ) -> None:
     """Every JS and CSS file the run page loads, gzip-compressed (level 9, as WhiteNoise)."""
     tool = published_tool(alice, TRIVIAL_SOURCE, project=project, settings_schema=SETTINGS_SCHEMA)
-    assets: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            assets.append(request.url)
-            if request.resource_type in ("script", "stylesheet")
-            else None
-        ),
-    )
-    open_run_page(user, tool)
-    sizes = {}
-    for url in sorted(set(assets)):
-        with urlopen(url) as response:  # the live server's own static files
-            body = response.read()
-        sizes[url.removeprefix(live_server.url)] = (len(body), len(gzip.compress(body, 9)))
-    total = sum(compressed for _, compressed in sizes.values())
-    lines = [
-        f"  {path}: {raw / 1024:.1f} KiB raw, {gz / 1024:.1f} KiB gzip"
-        for path, (raw, gz) in sizes.items()
-    ]
-    lines.append(f"  total: {total / 1024:.1f} KiB gzip (budget {PAGE_WEIGHT_BUDGET // 1024} KiB)")
-    print("\nrun page weight (JS + CSS):\n" + "\n".join(lines))  # noqa: T201
+    with assets_loaded(page) as assets:
+        open_run_page(user, tool)
+    sizes = page_weight("run page", live_server, assets, PAGE_WEIGHT_BUDGET)
     assert any(path.endswith("/js/portal/run-page.js") for path in sizes)
     assert not any("skriptoteket-editor-" in path for path in sizes)  # no CodeMirror here
-    assert not [url for url in assets if not url.startswith(live_server.url)]  # no CDN
-    assert total <= PAGE_WEIGHT_BUDGET

@@ -21,7 +21,6 @@ work at all; the catalog runs 7 more queries and renders up to 40 cards (favorit
 used, a page of 30), and should not cost more than a handful of such pages.
 """
 
-import http.client
 import statistics
 import time
 import urllib.parse
@@ -42,21 +41,6 @@ class Page:
     name: str
     path: str
     expect: str  # a text the answer must hold
-
-
-def fetch_ms(server: harness.Server, page: Page, headers: dict[str, str]) -> float:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("GET", page.path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status != 200:
-        raise harness.BenchError(f"{page.path} answered {response.status}: {body[:300]!r}")
-    return elapsed
 
 
 def verify(server: harness.Server, page: Page, headers: dict[str, str]) -> None:
@@ -157,11 +141,11 @@ def run(options: harness.BenchOptions) -> list[harness.BenchResult]:
         print(f"  warm-up: {WARMUP_REQUESTS} requests each; then {requests} each, alternating")
         for _ in range(WARMUP_REQUESTS):
             for page in cases:
-                fetch_ms(server, page, headers)
+                harness.timed_get(server, page.path, headers)[0]
         timings: dict[str, list[float]] = {page.name: [] for page in cases}
         for _ in range(requests):
             for page in cases:
-                timings[page.name].append(fetch_ms(server, page, headers))
+                timings[page.name].append(harness.timed_get(server, page.path, headers)[0])
     raw = {name: raw_sql_ms(statements, requests) for name, statements in sql.items()}
     return report(timings, raw, plan, server, options, fixture)
 

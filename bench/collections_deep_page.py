@@ -13,7 +13,6 @@ psycopg keyset page (LIMIT 1000) at both depths is measured alongside for compar
 """
 
 import base64
-import http.client
 import statistics
 import time
 from dataclasses import dataclass
@@ -35,21 +34,6 @@ class Page:
     name: str
     path: str
     first_key: str
-
-
-def fetch_ms(server: harness.Server, page: Page, headers: dict[str, str]) -> float:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("GET", page.path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status != 200:
-        raise harness.BenchError(f"{page.path} answered {response.status}: {body[:300]!r}")
-    return elapsed
 
 
 def verify(server: harness.Server, page: Page, headers: dict[str, str]) -> None:
@@ -110,11 +94,11 @@ def run(options: harness.BenchOptions) -> harness.BenchResult:
         print(f"  warm-up: {WARMUP_REQUESTS} requests each; then {requests} each, alternating")
         for _ in range(WARMUP_REQUESTS):
             for page in (shallow, deep):
-                fetch_ms(server, page, headers)
+                harness.timed_get(server, page.path, headers)[0]
         timings: dict[str, list[float]] = {"shallow": [], "deep": []}
         for _ in range(requests):
             for page in (shallow, deep):
-                timings[page.name].append(fetch_ms(server, page, headers))
+                timings[page.name].append(harness.timed_get(server, page.path, headers)[0])
         raw = {
             "shallow": raw_page_ms(fixture.stream_collection_id, 0, requests),
             "deep": raw_page_ms(fixture.stream_collection_id, deep_after_id, requests),

@@ -4,6 +4,7 @@ A benchmark compares two cases (A = the endpoint under test, B = a reference) on
 interleaving their runs so both see the same machine state, and reports the ratio of the medians.
 """
 
+import http.client
 import json
 import os
 import re
@@ -234,6 +235,25 @@ def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, b
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def timed_get(server: Server, path: str, headers: Mapping[str, str]) -> tuple[float, bytes]:
+    """One GET of `path` on a fresh connection: milliseconds to the last byte, and the body.
+
+    :raises BenchError: when the answer is not 200.
+    """
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("GET", path, headers=dict(headers))
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status != 200:
+        raise BenchError(f"{path} answered {response.status}: {body[:300]!r}")
+    return elapsed, body
 
 
 def get_json(server: Server, case: Case) -> tuple[int, Any]:

@@ -17,7 +17,6 @@ flat with depth, median(slowest of middle, last) / median(first) <= 1.5 (keyset 
 `runs_mine_keyset` index; OFFSET would read all rows before the page).
 """
 
-import http.client
 import re
 import statistics
 import time
@@ -189,18 +188,7 @@ def _row_id(user_id: int, offset: int) -> str:
 
 
 def fetch(server: harness.Server, page: Page, cookie: str) -> tuple[float, bytes]:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request("GET", page.path, headers={"Cookie": cookie})
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status != 200:
-        raise harness.BenchError(f"{page.path} answered {response.status}: {body[:300]!r}")
-    return elapsed, body
+    return harness.timed_get(server, page.path, {"Cookie": cookie})
 
 
 def verify(server: harness.Server, page: Page, cookie: str) -> None:

@@ -116,7 +116,7 @@ def _seed_editor(number: int, project: "Project") -> Editor:
         )
     if tool.draft_head_id is None:
         tool_services.create_draft(
-            tool=tool, actor=user, content=tool_services.Content(source_code=SOURCE)
+            tool=tool, actor=user, content=tool_services.ContentEdit(source_code=SOURCE)
         )
         tool.refresh_from_db()
     lock = tool_services.acquire_draft_lock(

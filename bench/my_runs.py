@@ -133,7 +133,7 @@ def _tool(project: Any, owner: Any, title: str) -> Any:
         tool = tool_services.create_tool(project=project, creator=owner, title=title)
     if tool.draft_head_id is None:
         tool_services.create_draft(
-            tool=tool, actor=owner, content=tool_services.Content(source_code="x = 1\n")
+            tool=tool, actor=owner, content=tool_services.ContentEdit(source_code="x = 1\n")
         )
         tool.refresh_from_db()
     return tool

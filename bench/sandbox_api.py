@@ -64,7 +64,7 @@ def seed() -> Fixture:
     if tool is None:
         tool = tool_services.create_tool(project=project, creator=user, title=TOOL_TITLE)
     if tool.draft_head_id is None:
-        content = tool_services.Content(source_code=DRAFT_SOURCE)
+        content = tool_services.ContentEdit(source_code=DRAFT_SOURCE)
         tool_services.create_draft(tool=tool, actor=user, content=content)
         tool.refresh_from_db()
     lock = tool_services.acquire_draft_lock(

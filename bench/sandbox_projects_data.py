@@ -83,7 +83,7 @@ def make_parent(actor: User, label: str) -> Project:
         tool_services.create_draft(
             tool=tool,
             actor=actor,
-            content=tool_services.Content(source_code=source_for(number, "original")),
+            content=tool_services.ContentEdit(source_code=source_for(number, "original")),
         )
     collection_services.create_empty_collections(
         project_id=project.pk, names=parent_collection_names()
@@ -112,7 +112,7 @@ def change_sandbox(sandbox: Project, actor: User) -> None:
             version=head,
             actor=actor,
             expected_parent_version_id=head.pk,
-            content=tool_services.Content(source_code=source_for(number, "sandbox edit")),
+            content=tool_services.ContentEdit(source_code=source_for(number, "sandbox edit")),
             change_summary="bench: edited in the sandbox",
             lock_token=lock.token,
         )

@@ -43,6 +43,11 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
     default_message = "The submitted data is not valid."
 
+    @classmethod
+    def for_field(cls, field: str, message: str) -> "ValidationFailed":
+        """A problem with one field, named in `details.fields` as forms and the editor read it."""
+        return cls(message, details={"fields": {field: [message]}})
+
 
 class RateLimited(DomainError):
     code = "RATE_LIMITED"

@@ -326,7 +326,7 @@ def _create(demo: DemoTool, *, project: Project, owner: User, admin: User) -> To
 
 def _publish_with_fresh_draft(demo: DemoTool, *, tool: Tool, owner: User, admin: User) -> None:
     """Draft → review → ACTIVE → published, then a new draft head copying the active version."""
-    content = services.Content(
+    content = services.ContentEdit(
         entrypoint=demo.entrypoint,
         source_code=demo.source,
         input_schema=demo.input_schema,
@@ -339,4 +339,6 @@ def _publish_with_fresh_draft(demo: DemoTool, *, tool: Tool, owner: User, admin:
     in_review = services.submit_for_review(version=draft, actor=owner)
     active = services.publish_version(version=in_review, actor=admin)
     services.publish_tool(tool=tool, actor=admin)
-    services.create_draft(tool=tool, actor=owner, content=services.Content(), derived_from=active)
+    services.create_draft(
+        tool=tool, actor=owner, content=services.ContentEdit(), derived_from=active
+    )

@@ -164,7 +164,7 @@ def draft_tool(author: User, project: Project, source: str, **content: Any) -> T
     """A tool of `project` with a draft head (no lock: the page takes it)."""
     tool = make_tool(owner=author, project=project)
     tools.create_draft(
-        tool=tool, actor=author, content=tools.Content(source_code=source, **content)
+        tool=tool, actor=author, content=tools.ContentEdit(source_code=source, **content)
     )
     tool.refresh_from_db()
     return tool

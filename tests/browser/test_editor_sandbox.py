@@ -353,7 +353,7 @@ def test_sandbox_setting_reaches_the_next_run_and_never_production(
         alice, SETTINGS_TEST_SOURCE, project=project, settings_schema=SETTINGS_SCHEMA
     )
     tools.create_draft(
-        tool=tool, actor=alice, content=tools.Content(), derived_from=tool.active_version
+        tool=tool, actor=alice, content=tools.ContentEdit(), derived_from=tool.active_version
     )
     open_editor(alice, tool)
     panel = page.locator("#settings-panel")

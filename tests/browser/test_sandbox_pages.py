@@ -125,7 +125,7 @@ def test_a_lock_taken_while_the_plan_is_open_refuses_the_merge_on_the_page(
         version=copy.draft_head,
         actor=alice,
         expected_parent_version_id=copy.draft_head_id,
-        content=tools.Content(source_code="def run_tool(i, o):\n    return 'changed'\n"),
+        content=tools.ContentEdit(source_code="def run_tool(i, o):\n    return 'changed'\n"),
     )
     login(page, live_server, alice)
     page.goto(f"/projects/{sandbox.pk}/merge")

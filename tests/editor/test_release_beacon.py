@@ -102,7 +102,7 @@ def test_a_beacon_from_a_page_on_an_old_head_leaves_the_moved_lock_alone(alice, 
     new_head = services.save_draft(
         version=tool.draft_head,
         actor=alice,
-        content=services.Content(source_code="x = 2\n"),
+        content=services.ContentEdit(source_code="x = 2\n"),
         change_summary="",
         expected_parent_version_id=old_head,
         lock_token=token,

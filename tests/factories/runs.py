@@ -63,7 +63,7 @@ def editor_world(
     fields) `author` has locked."""
     tool = make_tool(owner=author, project=project)
     head = services.create_draft(
-        tool=tool, actor=author, content=services.Content(source_code=source, **content)
+        tool=tool, actor=author, content=services.ContentEdit(source_code=source, **content)
     )
     tool.refresh_from_db()
     state = services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(head.pk))
@@ -82,7 +82,7 @@ def published_tool(
     """A published tool (of `project`, else a fresh one) whose active version runs `source`."""
     tool = make_publishable(make_tool(owner=author, project=project, title=title, summary=summary))
     draft = services.create_draft(
-        tool=tool, actor=author, content=services.Content(source_code=source, **content)
+        tool=tool, actor=author, content=services.ContentEdit(source_code=source, **content)
     )
     tool.refresh_from_db()
     services.acquire_draft_lock(tool=tool, actor=author, draft_head_id=str(draft.pk))
@@ -100,7 +100,7 @@ def republish(tool: Tool, author: User, **content: Any) -> None:
     draft = services.create_draft(
         tool=tool,
         actor=author,
-        content=services.Content(**content),
+        content=services.ContentEdit(**content),
         derived_from=tool.active_version,
     )
     tool.refresh_from_db()

@@ -22,7 +22,7 @@ def make_tool(owner=None, **kwargs) -> Tool:
 def make_draft(tool: Tool, actor, source: str = SOURCE) -> ToolVersion:
     """The first draft of a tool (no head yet, so no lock is needed)."""
     return services.create_draft(
-        tool=tool, actor=actor, content=services.Content(source_code=source)
+        tool=tool, actor=actor, content=services.ContentEdit(source_code=source)
     )
 
 

@@ -68,7 +68,7 @@ def save(tool, user, source="changed", **kwargs):
         version=head,
         actor=user,
         expected_parent_version_id=head.pk,
-        content=services.Content(source_code=source),
+        content=services.ContentEdit(source_code=source),
         **kwargs,
     )
 
@@ -199,7 +199,7 @@ def test_protected_writes_need_a_lock(tool, author):
         save(tool, author)
     with pytest.raises(DraftLockRequired):
         services.create_draft(
-            tool=tool, actor=author, content=services.Content(source_code="x = 1")
+            tool=tool, actor=author, content=services.ContentEdit(source_code="x = 1")
         )
 
 
@@ -227,7 +227,7 @@ def test_every_head_change_moves_the_lock(tool, author, admin):
     saved = save(tool, author)
     assert DraftLock.objects.get(tool=tool).draft_head_id == saved.pk
     fresh = services.create_draft(
-        tool=tool, actor=author, content=services.Content(source_code="v = 2")
+        tool=tool, actor=author, content=services.ContentEdit(source_code="v = 2")
     )
     assert DraftLock.objects.get(tool=tool).draft_head_id == fresh.pk
     assert saved.__class__.objects.get(pk=saved.pk).state == VersionState.SUPERSEDED
@@ -320,7 +320,7 @@ def test_save_with_an_unexpected_parent_is_refused(tool, author):
             version=tool.draft_head,
             actor=author,
             expected_parent_version_id="00000000-0000-0000-0000-000000000000",
-            content=services.Content(source_code=SOURCE + "#"),
+            content=services.ContentEdit(source_code=SOURCE + "#"),
         )
 
 

@@ -119,7 +119,7 @@ def test_run_queues_and_executes_the_active_version_not_the_draft(alice, client)
     active_id = tool.active_version_id
     newer = "def run_tool(input_dir, output_dir):\n    return 'unpublished draft'\n"
     tool_services.create_draft(
-        tool=tool, actor=alice, content=tool_services.Content(source_code=newer)
+        tool=tool, actor=alice, content=tool_services.ContentEdit(source_code=newer)
     )
     response = _run(client, tool, {"inputs": {"name": "  Ada "}}, format="json")
     assert response.status_code == 202, response.json()

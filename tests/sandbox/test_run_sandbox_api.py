@@ -144,7 +144,7 @@ def test_json_body_works_like_multipart(world, client):
 def test_a_tool_without_drafts_previews_its_version_without_a_lock(alice, project, client):
     tool = make_publishable(tools.create_tool(project=project, creator=alice, title="Tool"))
     version = tools.create_draft(
-        tool=tool, actor=alice, content=tools.Content(source_code="x = 1\n")
+        tool=tool, actor=alice, content=tools.ContentEdit(source_code="x = 1\n")
     )
     tools.submit_for_review(version=version, actor=alice)  # no draft head any more
     assert post_preview(client, version).status_code == 202
@@ -227,7 +227,7 @@ def test_a_version_that_is_not_the_head_is_refused(world, client):
         version=world.head,
         actor=world.author,
         expected_parent_version_id=world.head.pk,
-        content=tools.Content(source_code="x = 2\n"),
+        content=tools.ContentEdit(source_code="x = 2\n"),
     )
     error = refused(post_preview(client, world.head), 409, "NOT_DRAFT_HEAD")
     assert error["details"]["draft_head_id"] == str(new_head.pk)

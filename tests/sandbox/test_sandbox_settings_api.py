@@ -223,7 +223,7 @@ def saved_over(world, version, **content):
         version=version,
         actor=world.author,
         expected_parent_version_id=version.pk,
-        content=tools.Content(**content),
+        content=tools.ContentEdit(**content),
     )
 
 

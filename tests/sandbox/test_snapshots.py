@@ -186,7 +186,7 @@ def test_parse_snapshot_reads_the_limit_at_call_time(extra):
     # Instructions are stripped before measuring: the surrounding blanks do not count.
     content = {**base, "usage_instructions": "  " + "ü" * (room // 2) + "u" * (room % 2) + "  "}
     if extra == 0:
-        assert parse_snapshot(content).canonical_bytes() == 200
+        assert len(parse_snapshot(content).canonical_json()) == 200
         return
     with pytest.raises(SnapshotTooLarge) as caught:
         parse_snapshot(content)

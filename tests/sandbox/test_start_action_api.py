@@ -232,7 +232,7 @@ def test_snapshot_of_another_tool_or_head_is_a_mismatch(world, client, alice):
         version=world.head,
         actor=alice,
         expected_parent_version_id=world.head.pk,
-        content=tools.Content(source_code=ECHO_SOURCE + "\n# saved\n"),
+        content=tools.ContentEdit(source_code=ECHO_SOURCE + "\n# saved\n"),
     )
     on_new = post_action(client, new_head, snapshot_id=old, action_id="next", expected_state_rev=1)
     error = refused(on_new, 409, "SNAPSHOT_MISMATCH")

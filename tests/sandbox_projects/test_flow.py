@@ -36,7 +36,7 @@ def test_provision_then_merge_back_is_additive(alice, project, api_client_for):
         version=copy.draft_head,
         actor=alice,
         expected_parent_version_id=copy.draft_head_id,
-        content=tools.Content(source_code="def run_tool(i, o):\n    return 'changed'\n"),
+        content=tools.ContentEdit(source_code="def run_tool(i, o):\n    return 'changed'\n"),
     )
     merge_url = f"/api/v1/projects/{sandbox_id}/merge"
     plan = client.post(merge_url, {"dry_run": True}, format="json").json()

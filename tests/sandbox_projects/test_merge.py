@@ -52,7 +52,7 @@ def edit(tool, user, label):
         version=tool.draft_head,
         actor=user,
         expected_parent_version_id=tool.draft_head_id,
-        content=tools.Content(source_code=code(label)),
+        content=tools.ContentEdit(source_code=code(label)),
     )
 
 

@@ -56,7 +56,7 @@ def change_copy(copy, actor):
         version=copy.draft_head,
         actor=actor,
         expected_parent_version_id=copy.draft_head_id,
-        content=tools.Content(source_code="def run_tool(i, o):\n    return 'changed'\n"),
+        content=tools.ContentEdit(source_code="def run_tool(i, o):\n    return 'changed'\n"),
     )
 
 

@@ -145,7 +145,7 @@ def parent_tools(alice, bob, parent):
     head = tools.create_draft(
         tool=edited,
         actor=alice,
-        content=tools.Content(source_code=source("draft head"), usage_instructions="Read me"),
+        content=tools.ContentEdit(source_code=source("draft head"), usage_instructions="Read me"),
     )
     tools.acquire_draft_lock(tool=edited, actor=alice, draft_head_id=str(head.pk))
     stable = published_tool(alice, source("stable"), project=parent)

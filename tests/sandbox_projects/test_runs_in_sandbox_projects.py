@@ -168,6 +168,6 @@ def _new_head(tool: Tool, author) -> Tool:
     tools.create_draft(
         tool=Tool.objects.get(pk=tool.pk),
         actor=author,
-        content=tools.Content(source_code=WRITER),
+        content=tools.ContentEdit(source_code=WRITER),
     )
     return Tool.objects.get(pk=tool.pk)

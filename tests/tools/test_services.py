@@ -51,7 +51,7 @@ def edit(tool, user, **content):
         version=head,
         actor=user,
         expected_parent_version_id=head.pk,
-        content=services.Content(**content),
+        content=services.ContentEdit(**content),
     )
 
 
@@ -119,7 +119,7 @@ def test_a_save_derives_from_the_head_and_supersedes_it(tool, author):
             version=first,
             actor=author,
             expected_parent_version_id=first.pk,
-            content=services.Content(source_code="y"),
+            content=services.ContentEdit(source_code="y"),
         )
 
 

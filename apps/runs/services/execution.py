@@ -4,7 +4,6 @@ got there first makes the later call a no-op."""
 
 import shutil
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,18 +34,12 @@ from apps.runs.services import finishing
 from apps.runs.services.finishing import Outcome
 from apps.runs.services.sessions import get_session, stored_settings
 from apps.runs.ui_payload import NormalizationError, normalize_result
+from apps.tools.content import ToolContent
 
 log = structlog.get_logger(__name__)
 
 # Seen from inside the sandbox; the worker serves it from <workdir>/.collections.sock.
 SOCKET_NAME = ".collections.sock"
-
-
-@dataclass(frozen=True)
-class Content:
-    entrypoint: str
-    source_code: str
-    settings_schema: list[dict[str, Any]] | None
 
 
 def execute_run(*, run_id: str | uuid.UUID) -> str | None:
@@ -122,14 +115,14 @@ def _execute(run: ToolRun, workdir: Path) -> Outcome:
     return _interpret(run, result, workdir)
 
 
-def _content(run: ToolRun) -> Content | None:
+def _content(run: ToolRun) -> ToolContent | None:
     if run.context == RunContext.SANDBOX:
         snapshot = run.snapshot
         if snapshot is None:  # expired and deleted while the run waited in the queue
             return None
-        return Content(snapshot.entrypoint, snapshot.source_code, snapshot.settings_schema)
+        return ToolContent.of(snapshot)
     version = run.version
-    return Content(version.entrypoint, version.source_code, version.settings_schema)
+    return ToolContent.of(version)
 
 
 def _settings(run: ToolRun, schema: list[dict[str, Any]] | None) -> dict[str, Any]:

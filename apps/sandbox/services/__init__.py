@@ -11,7 +11,6 @@ from apps.sandbox.services.actions import (
 from apps.sandbox.services.common import snapshot_context
 from apps.sandbox.services.preview import (
     PreviewRequest,
-    SnapshotContent,
     parse_snapshot,
     run_sandbox_preview,
 )
@@ -25,7 +24,6 @@ from apps.sandbox.services.snapshots import expire_sandbox_snapshots
 __all__ = [
     "ActionRequest",
     "PreviewRequest",
-    "SnapshotContent",
     "carry_over_sandbox_settings",
     "expire_sandbox_snapshots",
     "parse_snapshot",

@@ -31,10 +31,6 @@ def snapshot_context(snapshot_id: uuid.UUID) -> str:
     return f"sandbox:{snapshot_id}"
 
 
-def field_error(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details={"fields": {field: [message]}})
-
-
 def check_editor(tool: Tool, version: ToolVersion, actor: User, lock_token: int | None) -> None:
     """Edit permission; and when the tool has a draft head, `version` is it and the actor holds
     its live lock. Call under the tool's row lock.
@@ -66,9 +62,9 @@ def snapshot_of(actor: User, raw_snapshot_id: object) -> SandboxSnapshot:
     :raises ValidationFailed, BadRequest, SnapshotNotFound:
     """
     if raw_snapshot_id is None or raw_snapshot_id == "":
-        raise field_error("snapshot_id", "snapshot_id is required.")
+        raise ValidationFailed.for_field("snapshot_id", "snapshot_id is required.")
     if not isinstance(raw_snapshot_id, str):
-        raise field_error("snapshot_id", "snapshot_id must be a UUID string.")
+        raise ValidationFailed.for_field("snapshot_id", "snapshot_id must be a UUID string.")
     pk = parse_uuid(raw_snapshot_id, name="snapshot_id")
     snapshot = SandboxSnapshot.objects.filter(pk=pk, created_by=actor).first()
     if snapshot is None:

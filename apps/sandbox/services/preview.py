@@ -25,75 +25,36 @@ from apps.sandbox.exceptions import (
 from apps.sandbox.models import SandboxSnapshot
 from apps.sandbox.services.common import (
     check_editor,
-    field_error,
     locked_tool,
     sandbox_run,
     snapshot_context,
 )
+from apps.tools.content import DEFAULT_ENTRYPOINT, FIELD_NAMES, ToolContent
 from apps.tools.models import Tool, ToolVersion
-from apps.tools.schemas import canonical_json, normalize_input_schema, normalize_settings_schema
 
 log = structlog.get_logger(__name__)
 
 
-_SNAPSHOT_KEYS = frozenset(
-    {"entrypoint", "source_code", "settings_schema", "input_schema", "usage_instructions"}
-)
-
-
-@dataclass(frozen=True)
-class SnapshotContent:
-    entrypoint: str
-    source_code: str
-    settings_schema: list[dict[str, Any]] | None
-    input_schema: list[dict[str, Any]]
-    usage_instructions: str
-
-    def canonical_bytes(self) -> int:
-        return len(canonical_json(self.__dict__))
-
-
-def parse_snapshot(raw: object) -> SnapshotContent:
+def parse_snapshot(raw: object) -> ToolContent:
     """The unsaved editor content, normalised; problems are reported per field.
 
     :raises ValidationFailed, SnapshotTooLarge:
     """
     if not isinstance(raw, dict):
         raise ValidationFailed("snapshot must be a JSON object")
-    unknown = sorted(set(raw) - _SNAPSHOT_KEYS)
+    unknown = sorted(set(raw) - set(FIELD_NAMES))
     if unknown:
         raise ValidationFailed("snapshot has unknown keys", details={"unknown_keys": unknown})
     reject_nul(raw, "snapshot")
-    entrypoint = raw.get("entrypoint", "run_tool")
-    source = raw.get("source_code")
-    instructions = raw.get("usage_instructions")
-    if not isinstance(entrypoint, str) or not 1 <= len(entrypoint.strip()) <= 128:
-        raise field_error("entrypoint", "entrypoint must be 1 to 128 characters.")
-    if not entrypoint.strip().isidentifier():
-        raise field_error("entrypoint", "entrypoint must be a Python identifier.")
-    if not isinstance(source, str) or not source:
-        raise field_error("source_code", "source_code must be a non-empty string.")
-    if instructions is not None and not isinstance(instructions, str):
-        raise field_error("usage_instructions", "usage_instructions must be a string or null.")
-    content = SnapshotContent(
-        entrypoint=entrypoint.strip(),
-        source_code=source,
-        settings_schema=normalize_settings_schema(raw.get("settings_schema")),
-        input_schema=_input_schema(raw.get("input_schema")),
-        usage_instructions=(instructions or "").strip(),
-    )
-    size = content.canonical_bytes()
+    values = {name: raw.get(name) for name in FIELD_NAMES}
+    values["entrypoint"] = raw.get("entrypoint", DEFAULT_ENTRYPOINT)  # null is an error
+    content = ToolContent.validated(**values)
+    size = len(content.canonical_json())
     if size > settings.SANDBOX_SNAPSHOT_MAX_BYTES:
         raise SnapshotTooLarge(
             details={"payload_bytes": size, "max_bytes": settings.SANDBOX_SNAPSHOT_MAX_BYTES}
         )
     return content
-
-
-def _input_schema(raw: object) -> list[dict[str, Any]]:
-    # Absent or null means "no form"; anything else must be an array (0, "" or {} are errors,
-    # not an empty form).
-    return normalize_input_schema([] if raw is None else raw)
 
 
 @dataclass(frozen=True)
@@ -131,9 +92,9 @@ def run_sandbox_preview(
         tool=tool,
         draft_head=version,
         created_by=actor,
-        payload_bytes=content.canonical_bytes(),
+        payload_bytes=len(content.canonical_json()),
         expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
-        **content.__dict__,
+        **content.as_fields(),
     )
     run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     if previous is not None and previous.mode == SessionFilesMode.CLEAR:
@@ -160,7 +121,9 @@ def _previous_files(request: PreviewRequest, *, has_uploads: bool) -> _PreviousF
     """
     mode = request.session_files_mode
     if mode not in SessionFilesMode.ALL:
-        raise field_error("session_files_mode", "session_files_mode must be none, reuse or clear.")
+        raise ValidationFailed.for_field(
+            "session_files_mode", "session_files_mode must be none, reuse or clear."
+        )
     if mode == SessionFilesMode.NONE:
         return None
     context = _previous_preview_context(request.session_context)
@@ -181,9 +144,9 @@ def _previous_preview_context(raw: str | None) -> str:
     prefix = "sandbox:"
     message = "session_context must be sandbox:<snapshot id>."
     if not raw or not raw.startswith(prefix):
-        raise field_error("session_context", message)
+        raise ValidationFailed.for_field("session_context", message)
     try:
         snapshot_id = uuid.UUID(raw[len(prefix) :])
     except ValueError:
-        raise field_error("session_context", message) from None
+        raise ValidationFailed.for_field("session_context", message) from None
     return snapshot_context(snapshot_id)

@@ -5,12 +5,12 @@ from typing import Any
 from django.db import connection, transaction
 
 from apps.accounts.models import User
+from apps.core.exceptions import ValidationFailed
 from apps.runs import services as runs
 from apps.runs.models import ToolSession
 from apps.runs.services.sessions import SettingsState, reject_nul
 from apps.sandbox.services.common import (
     check_editor,
-    field_error,
     locked_tool,
 )
 from apps.tools.models import Tool, ToolVersion
@@ -20,7 +20,7 @@ from apps.tools.schemas import normalize_settings_schema
 def _settings_schema(raw: object) -> list[dict[str, Any]]:
     schema = normalize_settings_schema(raw)
     if not schema:
-        raise field_error("settings_schema", "settings_schema is required")
+        raise ValidationFailed.for_field("settings_schema", "settings_schema is required")
     return schema
 
 

@@ -206,8 +206,8 @@ def _version(request: Request, version_id: str) -> ToolVersion:
     return access.get_version_for_user(user=request.user, version_id=version_id)
 
 
-def _content(data: dict[str, Any]) -> services.Content:
-    return services.Content(
+def _content(data: dict[str, Any]) -> services.ContentEdit:
+    return services.ContentEdit(
         **{
             key: data[key]
             for key in (

@@ -14,8 +14,7 @@ from apps.tools.services.catalog import (
 from apps.tools.services.favorites import add_favorite, remove_favorite
 from apps.tools.services.locking import acquire_draft_lock, release_draft_lock
 from apps.tools.services.versions import (
-    Content,
-    content_hash,
+    ContentEdit,
     create_draft,
     publish_version,
     request_changes,
@@ -25,12 +24,11 @@ from apps.tools.services.versions import (
 )
 
 __all__ = [
-    "Content",
+    "ContentEdit",
     "acquire_draft_lock",
     "add_favorite",
     "assign_maintainer",
     "check_publish_requirements",
-    "content_hash",
     "create_draft",
     "create_tool",
     "depublish_tool",

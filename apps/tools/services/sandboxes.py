@@ -15,6 +15,7 @@ from apps.accounts.models import User
 from apps.core.exceptions import Conflict
 from apps.locks import services as locks
 from apps.projects.models import Project
+from apps.tools.content import ToolContent
 from apps.tools.models import (
     PLACEHOLDER_PREFIX,
     MaintainerChange,
@@ -23,7 +24,7 @@ from apps.tools.models import (
     ToolVersion,
     VersionState,
 )
-from apps.tools.services.versions import content_hash, content_of, new_drafts, set_heads
+from apps.tools.services.versions import new_drafts, set_heads
 
 log = structlog.get_logger(__name__)
 
@@ -90,16 +91,16 @@ def copy_tools_into(*, project: Project, origins: list[Tool], actor: User) -> li
 
 
 def _first_draft(tool: Tool, source: ToolVersion, actor: User) -> ToolVersion:
-    content = content_of(source)
+    content = ToolContent.of(source)
     return ToolVersion(
         id=uuid.uuid4(),
         tool=tool,
         version_number=1,
         state=VersionState.DRAFT,
-        content_hash=content_hash(content),
+        content_hash=content.content_hash,
         created_by=actor,
         change_summary=f"Copied from v{source.version_number} of the parent project's tool",
-        **content,
+        **content.as_fields(),
     )
 
 
@@ -164,7 +165,7 @@ def propose_drafts(
         else:
             pairs.append((proposal, locked_tools[proposal.target_tool.pk], False))
     drafts = new_drafts(
-        [(tool, content_of(sources[proposal.source.pk])) for proposal, tool, _ in pairs],
+        [(tool, ToolContent.of(sources[proposal.source.pk])) for proposal, tool, _ in pairs],
         actor=actor,
         change_summary=summary,
     )

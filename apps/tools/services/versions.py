@@ -1,8 +1,7 @@
 """The version workflow. Every service here keeps `Tool.draft_head` and the draft lock correct in
 its own transaction: a replaced head becomes SUPERSEDED and can never be the head again."""
 
-import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import structlog
@@ -11,12 +10,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.core.exceptions import Conflict, ValidationFailed
+from apps.core.exceptions import Conflict
 from apps.locks import services as locks
 from apps.locks.models import DraftLock
+from apps.tools.content import DEFAULT_ENTRYPOINT, FIELD_NAMES, ToolContent
 from apps.tools.exceptions import DraftHeadMoved, SuperuserRequired, WrongVersionState
 from apps.tools.models import Tool, ToolVersion, VersionState
-from apps.tools.schemas import canonical_json, normalize_input_schema, normalize_settings_schema
 from apps.tools.services.catalog import check_publish_requirements, locked, require_admin
 from apps.tools.signals import draft_head_changed
 
@@ -24,8 +23,8 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
-class Content:
-    """The five content fields of a version. `None` in an edit means "keep the current value"."""
+class ContentEdit:
+    """Changes to a version's content: `None` means "keep the current value"."""
 
     entrypoint: str | None = None
     source_code: str | None = None
@@ -34,38 +33,26 @@ class Content:
     usage_instructions: str | None = None
 
 
-def _merged(base: ToolVersion | None, edit: Content) -> dict[str, Any]:
-    """`edit` over `base` (or the empty defaults), normalised and validated."""
-    values = {f.name: getattr(base, f.name) if base else None for f in fields(Content)}
-    values.update({k: v for k, v in edit.__dict__.items() if v is not None})
-    entrypoint = (values["entrypoint"] or "run_tool").strip()
-    if not 1 <= len(entrypoint) <= 128:
-        raise ValidationFailed("entrypoint must be 1 to 128 characters.")
-    if not entrypoint.isidentifier():
-        raise ValidationFailed("entrypoint must be a Python identifier.")
-    if not values["source_code"]:
-        raise ValidationFailed("source_code must not be empty.")
-    return {
-        "entrypoint": entrypoint,
-        "source_code": values["source_code"],
-        "input_schema": normalize_input_schema(values["input_schema"] or []),
-        "settings_schema": normalize_settings_schema(values["settings_schema"]),
-        "usage_instructions": (values["usage_instructions"] or "").strip(),
-    }
+def _merged(base: ToolVersion | None, edit: ContentEdit) -> ToolContent:
+    """`edit` over `base` (or the defaults), normalised and validated.
+
+    :raises ValidationFailed:
+    """
+    merged = {name: getattr(base, name) if base else None for name in FIELD_NAMES}
+    merged.update({k: v for k, v in asdict(edit).items() if v is not None})
+    # An empty entrypoint in an edit means the default, as an absent one does.
+    merged["entrypoint"] = merged["entrypoint"] or DEFAULT_ENTRYPOINT
+    return ToolContent.validated(**merged)
 
 
-def content_hash(content: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(content)).hexdigest()
-
-
-def new_version(tool: Tool, *, state: str, content: dict[str, Any], **extra: Any) -> ToolVersion:
+def new_version(tool: Tool, *, state: str, content: ToolContent, **extra: Any) -> ToolVersion:
     number = (tool.versions.aggregate(top=Max("version_number"))["top"] or 0) + 1
     return ToolVersion.objects.create(
         tool=tool,
         version_number=number,
         state=state,
-        content_hash=content_hash(content),
-        **content,
+        content_hash=content.content_hash,
+        **content.as_fields(),
         **extra,
     )
 
@@ -113,7 +100,7 @@ def set_heads(changes: list[tuple[Tool, ToolVersion]], *, actor: User) -> None:
 
 
 def new_drafts(
-    contents: list[tuple[Tool, dict[str, Any]]], *, actor: User, change_summary: str
+    contents: list[tuple[Tool, ToolContent]], *, actor: User, change_summary: str
 ) -> list[ToolVersion]:
     """One new DRAFT per (tool, content), numbered after each tool's newest version; one insert."""
     tops = dict(
@@ -127,10 +114,10 @@ def new_drafts(
             tool=tool,
             version_number=(tops.get(tool.pk) or 0) + 1,
             state=VersionState.DRAFT,
-            content_hash=content_hash(content),
+            content_hash=content.content_hash,
             created_by=actor,
             change_summary=change_summary,
-            **content,
+            **content.as_fields(),
         )
         for tool, content in contents
     ]
@@ -142,7 +129,7 @@ def create_draft(
     *,
     tool: Tool,
     actor: User,
-    content: Content,
+    content: ContentEdit,
     derived_from: ToolVersion | None = None,
     change_summary: str = "",
     lock_token: int | None = None,
@@ -180,7 +167,7 @@ def save_draft(
     version: ToolVersion,
     actor: User,
     expected_parent_version_id: Any,
-    content: Content,
+    content: ContentEdit,
     change_summary: str = "",
     lock_token: int | None = None,
 ) -> ToolVersion:
@@ -202,7 +189,7 @@ def save_draft(
         tool_id=tool.pk, draft_head_id=version.pk, actor_id=actor.pk, token=lock_token
     )
     merged = _merged(version, content)
-    if content_hash(merged) == version.content_hash:
+    if merged.content_hash == version.content_hash:
         return version
     saved = new_version(
         tool,
@@ -255,7 +242,7 @@ def request_changes(*, version: ToolVersion, actor: User, message: str = "") -> 
     draft = new_version(
         tool,
         state=VersionState.DRAFT,
-        content=content_of(version),
+        content=ToolContent.of(version),
         derived_from=version,
         created_by=version.created_by,
         change_summary=message.strip(),
@@ -299,7 +286,7 @@ def _activate(tool: Tool, source: ToolVersion, *, actor: User, summary: str) -> 
     active = new_version(
         tool,
         state=VersionState.ACTIVE,
-        content=content_of(source),
+        content=ToolContent.of(source),
         derived_from=source,
         created_by=actor,
         change_summary=summary,
@@ -312,10 +299,6 @@ def _activate(tool: Tool, source: ToolVersion, *, actor: User, summary: str) -> 
         "tool.version_activated", tool_id=str(tool.pk), version_id=str(active.pk), user_id=actor.pk
     )
     return active
-
-
-def content_of(version: ToolVersion) -> dict[str, Any]:
-    return {f.name: getattr(version, f.name) for f in fields(Content)}
 
 
 def _require_state(version: ToolVersion, state: str) -> None:

@@ -6,61 +6,23 @@ and this app may not import `apps.tools`; so `DraftLockAdmin` is registered by `
 through a subclass that supplies `release_lock` and `take_over_lock`."""
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, ExpressionWrapper, Model, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Now
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from apps.accounts.models import Role, User
+from apps.accounts.access import authenticated_user
+from apps.accounts.models import User
+from apps.core.admin import ServiceOwnedAdmin
 from apps.core.exceptions import DomainError
 from apps.locks.models import DraftLock, DraftLockEvent
 
-_M = TypeVar("_M", bound=Model)
 LockOperation = Callable[[DraftLock, User, str], str]
-
-
-def actor_of(request: HttpRequest) -> User:
-    """The signed-in user behind an admin request (the admin site lets only staff through)."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
-
-
-def is_admin(request: HttpRequest) -> bool:
-    return isinstance(request.user, User) and request.user.has_role(Role.ADMIN)
-
-
-class ServiceOwnedAdmin(admin.ModelAdmin[_M]):
-    """Rows that only services write: every staff user may look, nobody adds, edits or deletes.
-
-    Staff means the global role admin or superuser; admins hold no Django model permissions, so
-    viewing is granted here and each action names the role it needs.
-    """
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_admin(request)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_override_permission(self, request: HttpRequest) -> bool:
-        """Used by actions declared with `permissions=["override"]`."""
-        return is_admin(request)
 
 
 class LockStateFilter(admin.SimpleListFilter):
@@ -169,7 +131,7 @@ class DraftLockAdmin(ServiceOwnedAdmin[DraftLock]):
         form = ReasonForm(request.POST if "confirm" in request.POST else None)
         if not form.is_valid():
             return self._reason_page(request, queryset, action, form)
-        actor = actor_of(request)
+        actor = authenticated_user(request)
         for lock in queryset:
             try:
                 outcome = operation(lock, actor, form.cleaned_data["reason"])

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from apps.locks.admin import ServiceOwnedAdmin
+from apps.core.admin import ServiceOwnedAdmin
 from apps.sandbox.models import SandboxSnapshot
 
 

@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.accounts.access import authenticated_user
 from apps.accounts.models import Role, User
+from apps.core.admin import ServiceOwnedAdmin, is_admin
 from apps.core.exceptions import DomainError
-from apps.locks.admin import DraftLockAdmin, ServiceOwnedAdmin, actor_of, is_admin
+from apps.locks.admin import DraftLockAdmin
 from apps.locks.models import DraftLock
 from apps.tools import services
 from apps.tools.models import (
@@ -38,7 +40,7 @@ def apply_each(
     label: Callable[[_M], str] = str,
 ) -> None:
     """Run a service per object as the signed-in user; each domain error becomes a message."""
-    actor = actor_of(request)
+    actor = authenticated_user(request)
     count = 0
     for obj in objects:
         try:

@@ -32,6 +32,7 @@ from apps.sandbox.services.common import (
 )
 from apps.tools.models import Tool, ToolVersion
 from apps.tools.schemas import canonical_json, normalize_input_schema, normalize_settings_schema
+from apps.tools.services import content_hash
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,10 @@ class SnapshotContent:
 
     def canonical_bytes(self) -> int:
         return len(canonical_json(self.__dict__))
+
+    def content_hash(self) -> str:
+        """The hash a ToolVersion of this content has (one function for both)."""
+        return content_hash(self.__dict__)
 
 
 def parse_snapshot(raw: object) -> SnapshotContent:
@@ -126,16 +131,9 @@ def run_sandbox_preview(
         uploads=uploads,
         reused=reused,
     )
-    snapshot = SandboxSnapshot.objects.create(
-        id=uuid.uuid4(),
-        tool=tool,
-        draft_head=version,
-        created_by=actor,
-        payload_bytes=content.canonical_bytes(),
-        expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
-        **content.__dict__,
+    run, snapshot = store_preview(
+        tool=tool, version=version, actor=actor, content=content, inputs=inputs
     )
-    run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     if previous is not None and previous.mode == SessionFilesMode.CLEAR:
         # Only once the run is stored for good: a refused request keeps the earlier files.
         cleared = previous.context
@@ -143,6 +141,30 @@ def run_sandbox_preview(
             lambda: session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=cleared)
         )
     log.info("sandbox.preview_queued", run_id=str(run.pk), snapshot_id=str(snapshot.pk))
+    return run, snapshot
+
+
+def store_preview(
+    *,
+    tool: Tool,
+    version: ToolVersion,
+    actor: User,
+    content: SnapshotContent,
+    inputs: runs.RunInputs,
+) -> tuple[ToolRun, SandboxSnapshot]:
+    """The immutable snapshot and its queued run, anchored to `version`. Call inside the
+    use-case's transaction, after every check."""
+    snapshot = SandboxSnapshot.objects.create(
+        id=uuid.uuid4(),
+        tool=tool,
+        draft_head=version,
+        created_by=actor,
+        payload_bytes=content.canonical_bytes(),
+        content_hash=content.content_hash(),
+        expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
+        **content.__dict__,
+    )
+    run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     return run, snapshot
 
 

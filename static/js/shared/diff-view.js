@@ -214,21 +214,36 @@ function splitRows(hunk) {
   return rows;
 }
 
+// Column headers: the line-number and sign columns are narrow, so their names are for screen
+// readers only; the text columns name the two sides.
+function hidden(name) {
+  return ["", name];
+}
+
 function headRow(mode, labels) {
   const row = el("tr");
   const columns =
     mode === MODES.UNIFIED
-      ? [`Line ${labels.before}`, `Line ${labels.after}`, "Change", "Text"]
+      ? [
+          hidden(`Line in ${labels.before}`),
+          hidden(`Line in ${labels.after}`),
+          hidden("Change"),
+          [`${labels.before} → ${labels.after}`, null],
+        ]
       : [
-          `Line ${labels.before}`,
-          "Change",
-          labels.before,
-          `Line ${labels.after}`,
-          "Change",
-          labels.after,
+          hidden(`Line in ${labels.before}`),
+          hidden("Change"),
+          [labels.before, null],
+          hidden(`Line in ${labels.after}`),
+          hidden("Change"),
+          [labels.after, null],
         ];
-  for (const name of columns) {
-    row.append(el("th", { scope: "col" }, name));
+  for (const [shown, spoken] of columns) {
+    const cell = el("th", { scope: "col" }, shown);
+    if (spoken) {
+      cell.append(el("span", { class: "visually-hidden" }, spoken));
+    }
+    row.append(cell);
   }
   return row;
 }

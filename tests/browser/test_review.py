@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.projects.models import ProjectRole
 from apps.sandbox import services as sandbox
 from apps.tools import services
-from apps.tools.models import VersionState
+from apps.tools.models import Tool, VersionState
 from tests.browser.conftest import draft_tool, leave_pages_quietly
 from tests.factories import UserFactory, make_project
 from tests.factories.review import in_review
@@ -46,16 +46,9 @@ def author(db: None) -> User:
     return UserFactory(email="author@example.com", contributor=True)
 
 
-def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
-    page: Page,
-    browser: Browser,
-    live_server: LiveServer,
-    login: Callable[[Page, LiveServer, User], None],
-    worker: list[object],
-    admin: User,
-    author: User,
-    screenshot: Callable[[str], None],
-) -> None:
+def _second_version_previewed_and_submitted(author: User, admin: User) -> tuple:
+    """A published tool whose next version (a form and a greeting) the author previewed (the run
+    executed) and submitted."""
     project = make_project({author: ProjectRole.OWNER}, name="Grading")
     first = in_review(author, OLD_SOURCE, project=project, preview=False)
     services.publish_version(version=first.version, actor=admin)
@@ -81,6 +74,20 @@ def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
     )
     execute(preview.pk)
     version = services.submit_for_review(version=draft, actor=author)
+    return first.tool, version, preview
+
+
+def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
+    page: Page,
+    browser: Browser,
+    live_server: LiveServer,
+    login: Callable[[Page, LiveServer, User], None],
+    worker: list[object],
+    admin: User,
+    author: User,
+    screenshot: Callable[[str], None],
+) -> None:
+    tool, version, preview = _second_version_previewed_and_submitted(author, admin)
 
     login(page, live_server, admin)
     page.get_by_role("link", name="Review", exact=True).click()
@@ -129,10 +136,16 @@ def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
     expect(page.locator(".messages")).to_contain_text("Changes requested")
     expect(page.locator("#review-queue-empty")).to_be_visible()
 
+    _author_reads_the_request(browser, live_server, login, author, tool)
+
+
+def _author_reads_the_request(
+    browser: Browser, live_server: LiveServer, login: Callable[..., None], author: User, tool: Tool
+) -> None:
     context = browser.new_context(base_url=live_server.url)
     author_page = context.new_page()
     login(author_page, live_server, author)
-    author_page.goto(f"/tools/{first.tool.pk}/edit")
+    author_page.goto(f"/tools/{tool.pk}/edit")
     banner = author_page.locator("#changes-requested")
     expect(banner).to_contain_text("Changes requested by reviewer@example.com")
     expect(banner).to_contain_text("Please greet in Swedish too.")

@@ -88,6 +88,13 @@ def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
     screenshot: Callable[[str], None],
 ) -> None:
     tool, version, preview = _second_version_previewed_and_submitted(author, admin)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
 
     login(page, live_server, admin)
     page.get_by_role("link", name="Review", exact=True).click()
@@ -122,6 +129,7 @@ def test_an_admin_reviews_runs_and_sends_back_and_the_author_reads_it(
     expect(page.locator("#review-run-status")).to_have_attribute("data-status", "succeeded")
     expect(page.locator("#review-run-result")).to_contain_text("hello Reviewer")
     screenshot("after-run")
+    assert violations == []
 
     with page.expect_navigation():
         page.locator("#request-changes-message").fill("   ")

@@ -2,9 +2,10 @@
 # Build the front-end's vendor modules from static_src/ (package-lock.json pins every version):
 #   static/vendor/skriptoteket-editor-<version>.min.js    CodeMirror 6 (the editor page only)
 #   static/vendor/skriptoteket-markdown-<version>.min.js  markdown-it (every page that shows tool output)
-# Both are ES modules (esbuild format esm): the pages' own modules under static/js/ import them.
+#   static/vendor/skriptoteket-diff-<version>.min.js      jsdiff (the pages that show a diff)
+# All are ES modules (esbuild format esm): the pages' own modules under static/js/ import them.
 # <version> is static_src/package.json's version; bump it when a bundle's exports change.
-#   scripts/build_editor_assets.sh          rebuild both files (commit them)
+#   scripts/build_editor_assets.sh          rebuild the files (commit them)
 #   scripts/build_editor_assets.sh --check  rebuild into a temp folder; exit 1 if a committed file differs
 # Node and npm are needed only here and in `make lint-js`: the built files are committed, so running
 # the site or `make test` never needs them. --check stays out of `make test` because `npm ci` needs
@@ -19,7 +20,7 @@ case "${1:-}" in
 esac
 
 VERSION="$(node -p 'require("./static_src/package.json").version')"
-BUNDLES=(editor markdown)  # static_src/<name>-bundle.js -> static/vendor/skriptoteket-<name>-<version>.min.js
+BUNDLES=(editor markdown diff)  # static_src/<name>-bundle.js -> static/vendor/skriptoteket-<name>-<version>.min.js
 
 build() {  # $1: output folder, absolute
   local meta name out

@@ -24,6 +24,7 @@ from apps.locks import services as locks
 from apps.projects import access as projects_access
 from apps.projects.models import Project, ProjectRole
 from apps.tools import access as tools_access
+from apps.tools import queries as tools_queries
 from apps.tools import services as tools_services
 from apps.tools.exceptions import ToolEditDenied, ToolNotFound
 from apps.tools.models import Tool, ToolMaintainer, VersionState
@@ -49,6 +50,8 @@ def tool_edit(request: HttpRequest, tool_id: uuid.UUID) -> HttpResponse:
         "project": tool.project,
         "is_admin": user.has_role(Role.ADMIN),
         "boot": _boot(request, tool, user),
+        # Shown until the next submit for review (templates/editor/_changes_requested.html).
+        "changes_requested": tools_queries.changes_requested(tool),
     }
     return render(request, "editor/edit.html", context)
 

@@ -26,6 +26,9 @@ class SandboxSnapshot(models.Model):
     usage_instructions = models.TextField(blank=True)
     # UTF-8 length of the canonical JSON of the five content fields (limit checked before insert).
     payload_bytes = models.PositiveBigIntegerField()
+    # The same hash of the five content fields a ToolVersion stores (tools.services.content_hash):
+    # equal hashes mean this preview ran exactly a version's content (the review's evidence).
+    content_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_default=Now())
     expires_at = models.DateTimeField(db_index=True)
 
@@ -39,6 +42,10 @@ class SandboxSnapshot(models.Model):
                 condition=models.Q(expires_at__gt=models.F("created_at")),
                 name="sandbox_snapshot_expires_after_creation",
             ),
+        ]
+        indexes: ClassVar = [
+            # Used by sandbox.queries.preview_runs_with_content (the review screen's evidence).
+            models.Index(fields=["tool", "content_hash"], name="sandbox_snapshot_content"),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from apps.projects.models import Project
 from apps.sandbox_projects.exceptions import InvalidMergeTarget, NotASandbox
 from apps.sandbox_projects.models import MergeRecord
 from apps.sandbox_projects.signals import collections_merged
-from apps.tools.models import Tool
+from apps.tools.models import Tool, ToolVersion
 from apps.tools.services import sandboxes as tool_copies
 
 log = structlog.get_logger(__name__)
@@ -100,6 +100,10 @@ class ToolChange:
     source: Tool
     target_tool: Tool | None
     lock_holder_id: int | None = None
+    # What each tool is now (draft head, else active, else newest version): the merge page's
+    # diff. `target_version` is None for a new tool or a target tool without versions.
+    source_version: ToolVersion | None = None
+    target_version: ToolVersion | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -186,7 +190,11 @@ def _tool_changes(source: Project, target: Project, actor: User) -> list[ToolCha
         holder = held.get(match.pk) if match else None
         changes.append(
             ToolChange(
-                source=tool, target_tool=match, lock_holder_id=holder.holder_id if holder else None
+                source=tool,
+                target_tool=match,
+                lock_holder_id=holder.holder_id if holder else None,
+                source_version=mine[tool.pk],
+                target_version=current,
             )
         )
     return changes

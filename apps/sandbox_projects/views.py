@@ -28,7 +28,8 @@ from apps.sandbox_projects import services
 from apps.sandbox_projects.forms import MergeForm, SandboxForm
 from apps.sandbox_projects.models import MergeRecord
 from apps.sandbox_projects.services import MergePlan
-from apps.tools.models import Tool
+from apps.tools.content import ToolContent
+from apps.tools.models import Tool, ToolVersion
 
 MERGES_SHOWN = 50
 
@@ -104,6 +105,7 @@ def merge(request: HttpRequest, project_id: str) -> HttpResponse:
         "plan": plan,
         "tool_rows": tool_rows,
         "free_tools": [row for row in tool_rows if not row["locked_by"]],
+        "plan_diffs": _plan_diffs(plan) if plan else {},
     }
     return render(request, "sandbox_projects/merge.html", context)
 
@@ -188,6 +190,26 @@ def _tool_rows(plan: MergePlan) -> list[dict[str, Any]]:
     ]
 
 
+def _plan_diffs(plan: MergePlan) -> dict[str, dict[str, Any]]:
+    """Per proposed tool (by sandbox tool id): the target tool's current content and the
+    sandbox tool's, for the page's diff (static/js/projects/merge-plan.js)."""
+    return {
+        str(change.source.pk): {
+            "before": _fields_of(change.target_version),
+            "after": _fields_of(change.source_version),
+            "labels": {
+                "before": f"{plan.target.name} v{change.target_version.version_number}"
+                if change.target_version
+                else f"{plan.target.name} (no such tool)",
+                "after": f"{plan.source.name} v{change.source_version.version_number}"
+                if change.source_version
+                else plan.source.name,
+            },
+        }
+        for change in plan.tools_to_propose
+    }
+
+
 @login_required
 @require_GET
 @domain_errors_to_messages
@@ -229,10 +251,27 @@ def merge_record(request: HttpRequest, project_id: str, record_id: str) -> HttpR
 
 
 def _proposed_tools(record: MergeRecord) -> list[dict[str, Any]]:
-    """The record's tool entries with the target tools' titles (tools may be gone since)."""
-    ids = [entry["target_tool_id"] for entry in record.tools_proposed]
-    titles = dict(Tool.objects.filter(pk__in=ids).values_list("pk", "title"))
-    return [
-        {**entry, "title": titles.get(uuid.UUID(entry["target_tool_id"]), "(tool deleted)")}
-        for entry in record.tools_proposed
-    ]
+    """The record's tool entries with the target tools' titles and the drafts' version numbers
+    (tools may be gone since: they are then named, not linked)."""
+    tool_ids = [entry["target_tool_id"] for entry in record.tools_proposed]
+    version_ids = [entry["version_id"] for entry in record.tools_proposed]
+    titles = dict(Tool.objects.filter(pk__in=tool_ids).values_list("pk", "title"))
+    numbers = dict(
+        ToolVersion.objects.filter(pk__in=version_ids).values_list("pk", "version_number")
+    )
+    rows = []
+    for entry in record.tools_proposed:
+        tool_id = uuid.UUID(entry["target_tool_id"])
+        rows.append(
+            {
+                **entry,
+                "exists": tool_id in titles,
+                "title": titles.get(tool_id, "(tool deleted)"),
+                "version_number": numbers.get(uuid.UUID(entry["version_id"])),
+            }
+        )
+    return rows
+
+
+def _fields_of(version: ToolVersion | None) -> dict[str, Any] | None:
+    return ToolContent.of(version).as_fields() if version is not None else None

@@ -1,6 +1,8 @@
 """Reads that are not access checks: the editor boot document, the catalog search."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
@@ -57,6 +59,45 @@ def _default_selection(tool: Tool, versions: list[ToolVersion]) -> ToolVersion |
 
 def _first(versions: list[ToolVersion], state: str) -> Any:
     return next((version.pk for version in versions if version.state == state), None)
+
+
+# --- Review ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangesRequested:
+    """A reviewer's request for changes, for the editor's banner."""
+
+    reviewer_email: str
+    requested_at: datetime
+    message: str
+    version_number: int
+
+
+def changes_requested(tool: Tool) -> ChangesRequested | None:
+    """The newest request for changes on the tool, unless a version was submitted since.
+
+    request_changes archives the version in review with reviewed_* set (publishing sets
+    published_* too) and gives its author a draft derived from it whose change summary is the
+    reviewer's message."""
+    sent_back = (
+        tool.versions.filter(reviewed_at__isnull=False, published_at__isnull=True)
+        .select_related("reviewed_by")
+        .order_by("-reviewed_at")
+        .first()
+    )
+    if sent_back is None or sent_back.reviewed_at is None:
+        return None
+    if tool.versions.filter(submitted_for_review_at__gt=sent_back.reviewed_at).exists():
+        return None
+    draft = tool.versions.filter(derived_from=sent_back).order_by("version_number").first()
+    reviewer = sent_back.reviewed_by
+    return ChangesRequested(
+        reviewer_email=reviewer.email if reviewer else "a deleted user",
+        requested_at=sent_back.reviewed_at,
+        message=draft.change_summary if draft else "",
+        version_number=sent_back.version_number,
+    )
 
 
 # --- Catalog search -------------------------------------------------------------------------------

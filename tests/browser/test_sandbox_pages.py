@@ -92,7 +92,9 @@ def test_owner_creates_a_sandbox_adds_a_collection_and_merges_it_back(
     expect(page.get_by_role("status")).to_have_text("“Try-out” merged into “Alice's project”.")
     expect(page.locator("#created-collections").get_by_role("listitem")).to_have_text(["scores"])
     new_tool = Tool.objects.get(project=project, title="Quiz")
-    expect(page.locator("#proposed-tool-table")).to_contain_text(str(new_tool.pk))
+    expect(page.locator("#proposed-tool-table").get_by_role("link", name="Quiz")).to_have_attribute(
+        "href", f"/tools/{new_tool.pk}/edit"
+    )
     expect(page.locator("#merge-facts")).to_contain_text(str(MergeRecord.objects.get().pk))
     screenshot("merge-result")
 

@@ -1,4 +1,4 @@
-"""The committed vendor modules static/vendor/skriptoteket-{editor,markdown}-<version>.min.js:
+"""The committed vendor modules static/vendor/skriptoteket-{editor,markdown,diff}-<version>.min.js:
 shape (ES modules, no global), no CDN, size.
 
 Whether the files are what static_src/package-lock.json builds is checked by
@@ -16,12 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 VERSION = json.loads((ROOT / "static_src/package.json").read_text())["version"]
 EDITOR = ROOT / f"static/vendor/skriptoteket-editor-{VERSION}.min.js"
 MARKDOWN = ROOT / f"static/vendor/skriptoteket-markdown-{VERSION}.min.js"
+DIFF = ROOT / f"static/vendor/skriptoteket-diff-{VERSION}.min.js"
 # Page weight budget of issue 8 for the bundle part of the editor page (gzip, JS + CSS; the CSS of
 # CodeMirror is injected by its JS, so the two files are the whole figure).
 GZIP_BUDGET_BYTES = 250 * 1024
 # Namespace strings, not loads (SVG icons in CodeMirror's CSS).
 ALLOWED_HOSTS = {"www.w3.org"}
-EXPORTS = {EDITOR: {"createCodeEditor", "version"}, MARKDOWN: {"renderMarkdown", "version"}}
+EXPORTS = {
+    EDITOR: {"createCodeEditor", "version"},
+    MARKDOWN: {"renderMarkdown", "version"},
+    DIFF: {"structuredPatch", "diffWordsWithSpace", "version"},
+}
+ALL = [EDITOR, MARKDOWN, DIFF]
+IDS = ["editor", "markdown", "diff"]
 
 
 def code_part(text: str) -> str:
@@ -29,7 +36,7 @@ def code_part(text: str) -> str:
     return text.split("\n/*!", 1)[0]
 
 
-@pytest.mark.parametrize("bundle", [EDITOR, MARKDOWN], ids=["editor", "markdown"])
+@pytest.mark.parametrize("bundle", ALL, ids=IDS)
 def test_bundle_is_one_es_module_exporting_its_api_and_no_global(bundle: Path) -> None:
     code = code_part(bundle.read_text(encoding="utf-8"))
     exported = re.search(r"export\{([^}]*)\};\s*$", code)
@@ -49,7 +56,13 @@ def test_bundle_keeps_the_license_notices_at_the_end(bundle: Path) -> None:
     assert "Permission is hereby granted, free of charge" in tail
 
 
-@pytest.mark.parametrize("bundle", [EDITOR, MARKDOWN], ids=["editor", "markdown"])
+def test_diff_bundle_keeps_jsdiffs_bsd_license_at_the_end() -> None:
+    tail = DIFF.read_text(encoding="utf-8").split("\n/*!", 1)[1]
+    assert "diff@9.0.0 (BSD-3-Clause)" in tail
+    assert "Redistribution and use in source and binary forms" in tail
+
+
+@pytest.mark.parametrize("bundle", ALL, ids=IDS)
 def test_bundle_loads_nothing_from_the_network(bundle: Path) -> None:
     code = code_part(bundle.read_text(encoding="utf-8"))
     for loader in ("import(", "importScripts", "<script", "sourceMappingURL", "@import"):
@@ -76,4 +89,4 @@ def test_no_page_module_refers_to_another_bundle_version() -> None:
     """The pages' modules import the bundles of static_src/package.json's version."""
     for module in (ROOT / "static/js").rglob("*.js"):
         for name in re.findall(r"skriptoteket-\w+-[\d.]+\.min\.js", module.read_text()):
-            assert name in (EDITOR.name, MARKDOWN.name), f"{module}: {name}"
+            assert name in (EDITOR.name, MARKDOWN.name, DIFF.name), f"{module}: {name}"

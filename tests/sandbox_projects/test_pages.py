@@ -412,7 +412,8 @@ def test_merging_the_selection_creates_only_what_was_ticked(world):
     assert f'href="/projects/{world["parent"].pk}/collections/scores/"' in created
     assert "drafts" not in created
     new_tool = Tool.objects.get(project=world["parent"], title="Quiz")
-    assert f'<code class="id">{new_tool.pk}</code>' in html and "new tool" in html
+    assert f'<a href="/tools/{new_tool.pk}/edit">Quiz</a>' in html and "new tool" in html
+    assert f"version {new_tool.draft_head.version_number}" in html
     assert f"<code>{record.pk}</code>" in html
     assert f'href="/projects/{world["parent"].pk}/"' in html
 

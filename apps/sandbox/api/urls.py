@@ -6,6 +6,7 @@ _VERSION = "editor/tool-versions/<str:version_id>"
 
 urlpatterns = [
     path(f"{_VERSION}/run-sandbox", views.RunSandboxView.as_view(), name="run-sandbox"),
+    path(f"{_VERSION}/review-run", views.ReviewRunView.as_view(), name="review-run"),
     path(f"{_VERSION}/start-action", views.StartSandboxActionView.as_view(), name="sandbox-action"),
     path(f"{_VERSION}/session", views.SandboxSessionView.as_view(), name="sandbox-session"),
     path(

@@ -67,6 +67,29 @@ class RunSandboxView(APIView):
         )
 
 
+class ReviewRunView(APIView):
+    """`POST …/review-run` (global admins, a version in review): a sandbox preview of the
+    version's own content. Multipart `inputs` (JSON text) and `files`, or a JSON body."""
+
+    parser_classes = RUN_PARSERS
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, version_id: str) -> Response:
+        user = authenticated_user(request)
+        version = get_version_for_user(user=user, version_id=version_id)
+        inputs = _json_object_field(_body_object(request), "inputs")
+        run, snapshot = services.run_review_preview(
+            version=version,
+            actor=user,
+            inputs={} if inputs is None else inputs,
+            uploads=uploaded_files(request),
+        )
+        return Response(
+            accepted_run(run, snapshot_id=str(snapshot.pk), state_rev=None),
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
 class SandboxActionSerializer(ActionSerializer):
     snapshot_id = serializers.JSONField()
 

@@ -14,6 +14,7 @@ from apps.sandbox.services.preview import (
     parse_snapshot,
     run_sandbox_preview,
 )
+from apps.sandbox.services.review import run_review_preview
 from apps.sandbox.services.settings import (
     carry_over_sandbox_settings,
     resolve_sandbox_settings,
@@ -28,6 +29,7 @@ __all__ = [
     "expire_sandbox_snapshots",
     "parse_snapshot",
     "resolve_sandbox_settings",
+    "run_review_preview",
     "run_sandbox_preview",
     "sandbox_session",
     "sandbox_session_files",

@@ -87,16 +87,9 @@ def run_sandbox_preview(
         uploads=uploads,
         reused=reused,
     )
-    snapshot = SandboxSnapshot.objects.create(
-        id=uuid.uuid4(),
-        tool=tool,
-        draft_head=version,
-        created_by=actor,
-        payload_bytes=len(content.canonical_json()),
-        expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
-        **content.as_fields(),
+    run, snapshot = store_preview(
+        tool=tool, version=version, actor=actor, content=content, inputs=inputs
     )
-    run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     if previous is not None and previous.mode == SessionFilesMode.CLEAR:
         # Only once the run is stored for good: a refused request keeps the earlier files.
         cleared = previous.context
@@ -104,6 +97,30 @@ def run_sandbox_preview(
             lambda: session_files.clear_files(tool_id=tool.pk, user_id=actor.pk, context=cleared)
         )
     log.info("sandbox.preview_queued", run_id=str(run.pk), snapshot_id=str(snapshot.pk))
+    return run, snapshot
+
+
+def store_preview(
+    *,
+    tool: Tool,
+    version: ToolVersion,
+    actor: User,
+    content: ToolContent,
+    inputs: runs.RunInputs,
+) -> tuple[ToolRun, SandboxSnapshot]:
+    """The immutable snapshot and its queued run, anchored to `version`. Call inside the
+    use-case's transaction, after every check."""
+    snapshot = SandboxSnapshot.objects.create(
+        id=uuid.uuid4(),
+        tool=tool,
+        draft_head=version,
+        created_by=actor,
+        payload_bytes=len(content.canonical_json()),
+        content_hash=content.content_hash,
+        expires_at=Now() + timedelta(seconds=settings.SANDBOX_SNAPSHOT_TTL_SECONDS),
+        **content.as_fields(),
+    )
+    run = runs.create_initial_run(new=sandbox_run(snapshot, version, actor), inputs=inputs)
     return run, snapshot
 
 

@@ -261,8 +261,14 @@ def publish_version(*, version: ToolVersion, actor: User, change_summary: str = 
     tool = locked(version.tool)
     _require_state(version, VersionState.IN_REVIEW)
     now = timezone.now()
+    # Reviewed and published by the same admin at the same instant: the review record is
+    # complete whichever way the review ended (request_changes sets only reviewed_*).
     ToolVersion.objects.filter(pk=version.pk).update(
-        state=VersionState.ARCHIVED, published_by=actor, published_at=now
+        state=VersionState.ARCHIVED,
+        reviewed_by=actor,
+        reviewed_at=now,
+        published_by=actor,
+        published_at=now,
     )
     return _activate(
         tool, version, actor=actor, summary=change_summary.strip() or version.change_summary

@@ -99,8 +99,10 @@ async function submitForReview(event) {
   });
 }
 
-async function createDraft() {
-  const from = page.doc.create_draft_from_version_id;
+// A new draft (the new head) from the version shown, or from `fromVersionId` (the history's
+// "New draft from this version").
+export async function createDraft(fromVersionId = null) {
+  const from = fromVersionId || page.doc.create_draft_from_version_id;
   // Without any version the first draft is the template shown in the editors.
   const body = from ? { derived_from_version_id: from } : core.snapshot();
   await withBusy(async () => {
@@ -197,7 +199,7 @@ export function wireButtons(ready) {
   $("submit-review-cancel").addEventListener("click", () => {
     $("submit-review-form").hidden = true;
   });
-  $("create-draft-button").addEventListener("click", createDraft);
+  $("create-draft-button").addEventListener("click", () => createDraft());
   $("takeover-button").addEventListener("click", () => toggle("takeover-form", "takeover-reason"));
   $("takeover-form").addEventListener("submit", takeOver);
   $("takeover-cancel").addEventListener("click", () => {

@@ -45,6 +45,9 @@ export const page = {
   restoredFrom: null,
   editable: null,
   metadataDirty: false,
+  // A version opened read-only from the history (history.js): {draft: the editors' texts
+  // before}. The page is read-only meanwhile, and the draft's texts are what counts as unsaved.
+  viewing: null,
 };
 const schemaState = { input_schema: [], settings_schema: null, problems: [], pending: false };
 
@@ -107,11 +110,16 @@ export function setTexts(texts) {
   checkSchemas();
 }
 
+// The draft's texts: the editors', or while a version is open read-only, what they held before.
+export function draftTexts() {
+  return page.viewing ? page.viewing.draft : currentTexts();
+}
+
 export function isDirty() {
   if (!page.saved) {
     return false;
   }
-  const now = currentTexts();
+  const now = draftTexts();
   return Object.keys(now).some((key) => now[key] !== page.saved[key]);
 }
 
@@ -130,7 +138,7 @@ export function keepBuffer() {
   }
   if (isDirty()) {
     const version = (page.doc && page.doc.selected_version) || {};
-    const entry = { content: currentTexts(), version_number: version.version_number || null };
+    const entry = { content: draftTexts(), version_number: version.version_number || null };
     storeBuffer(state.toolId, state.headId, entry);
   } else {
     forgetBuffer(state.toolId, state.headId);
@@ -199,7 +207,7 @@ export function hasHead() {
 }
 
 export function render() {
-  const editable = state.holdsLock && !page.stale && !page.busy;
+  const editable = state.holdsLock && !page.stale && !page.busy && !page.viewing;
   if (editable !== page.editable) {
     page.editable = editable;
     for (const editor of Object.values(page.editors)) {

@@ -129,6 +129,13 @@ async function takeOver(event) {
   }
 }
 
+// This user edits in another window: take the lock (a new token) so this one edits instead.
+async function takeBack() {
+  if (await core.acquireLock({ takeBack: true })) {
+    core.notify("You edit in this window now; the other window turns read-only.", "success");
+  }
+}
+
 async function saveMetadata(event) {
   event.preventDefault();
   const body = { title: $("title").value, summary: $("summary").value };
@@ -200,6 +207,7 @@ export function wireButtons(ready) {
   $("create-draft-button").addEventListener("click", createDraft);
   $("takeover-button").addEventListener("click", () => toggle("takeover-form", "takeover-reason"));
   $("takeover-form").addEventListener("submit", takeOver);
+  $("take-back-button").addEventListener("click", takeBack);
   $("takeover-cancel").addEventListener("click", () => {
     $("takeover-form").hidden = true;
   });

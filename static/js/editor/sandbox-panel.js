@@ -78,6 +78,12 @@ function say(text, level = null) {
 // --- Blocking and the input form --------------------------------------------------------------
 
 function blockReason() {
+  if (!core.hasHead()) {
+    return "Create a draft to edit: use Create draft above.";
+  }
+  if (core.lockState().elsewhere) {
+    return "Read-only: you are editing this tool in another window.";
+  }
   if (core.lockState().readOnly) {
     return "Read-only: you do not hold the draft lock.";
   }

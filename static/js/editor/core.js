@@ -180,6 +180,21 @@ export function snapshot() {
   };
 }
 
+// Mark where a sandbox run's code failed to compile (run details' error_location, 1-based line
+// and column), or clear the mark (null).
+export function markSourceError(location, message) {
+  const source = page.editors.source;
+  if (!source) {
+    return;
+  }
+  const first = String(message || "").split("\n")[0];
+  source.setDiagnostics(
+    location
+      ? [{ line: location.line, column: location.col, message: first, severity: "error" }]
+      : [],
+  );
+}
+
 export function schemaProblems() {
   return schemaState.problems.map((problem) => ({ ...problem }));
 }

@@ -79,6 +79,7 @@ def _boot(request: HttpRequest, tool: Tool, user: User) -> dict[str, Any]:
             "tool_versions": f"{api}editor/tool-versions/",
             "tool_runs": f"{api}editor/tool-runs/",
             "tool_list": reverse("editor:tool-list", args=[tool.project_id]),
+            "settings": reverse("editor:tool-settings", args=[tool.pk]),
         },
     }
 

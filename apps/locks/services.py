@@ -27,6 +27,7 @@ log = structlog.get_logger(__name__)
 Action = DraftLockEvent.Action
 LOCKS = DraftLock._meta.db_table
 USERS = User._meta.db_table
+EVENTS = DraftLockEvent._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,57 @@ class LockState:
     # Read with the row so a refusal or the editor's lock badge can name the holder without
     # the page being sent a list of everyone who might hold the lock.
     holder_email: str | None = None
+    # Set while the current holding began with an admin's forced takeover: the forced event's
+    # reason, whom it displaced and when (read from the append-only event log).
+    forced_by_id: int | None = None
+    takeover_reason: str | None = None
+    takeover_from_id: int | None = None
+    takeover_at: datetime | None = None
 
-    def details(self) -> dict[str, Any]:
+    def details(self, *, viewer_id: int | None = None) -> dict[str, Any]:
         return {
             "holder": self.holder_id,
             "holder_email": self.holder_email,
             "expires_at": self.expires_at.isoformat(),
+            "takeover": self.takeover_for(viewer_id),
+        }
+
+    def takeover_for(self, viewer_id: int | None) -> dict[str, Any] | None:
+        """The forced takeover behind this holding, for the one it displaced and the holder
+        (the reason was written for them, not for every maintainer); None for anyone else."""
+        if self.forced_by_id is None or self.takeover_reason is None:
+            return None
+        if viewer_id is None or viewer_id not in (self.takeover_from_id, self.holder_id):
+            return None
+        return {
+            "by_user_id": self.forced_by_id,
+            "from_user_id": self.takeover_from_id,
+            "reason": self.takeover_reason,
+            "taken_at": self.takeover_at.isoformat() if self.takeover_at else None,
         }
 
 
 _HOLDER_EMAIL = f"(SELECT u.email FROM {USERS} u WHERE u.id = l.holder_id)"  # noqa: S608
 
+# forced_by is set by a forced takeover and cleared whenever that holding ends (release, expiry,
+# another holder), so while it is set the tool's newest `forced` event is the takeover behind it.
 _STATE_SQL = f"""
 SELECT l.tool_id, l.draft_head_id, l.holder_id, l.expires_at, l.token,
-       l.holder_id IS NOT NULL AND l.expires_at > now() AS live, {_HOLDER_EMAIL}
-FROM {LOCKS} l WHERE l.tool_id = %s FOR UPDATE OF l
+       l.holder_id IS NOT NULL AND l.expires_at > now() AS live, {_HOLDER_EMAIL},
+       l.forced_by_id, f.reason, f.previous_holder_id, f.created_at
+FROM {LOCKS} l
+LEFT JOIN LATERAL (
+    SELECT e.reason, e.previous_holder_id, e.created_at FROM {EVENTS} e
+    WHERE l.forced_by_id IS NOT NULL AND e.tool_id = l.tool_id AND e.action = 'forced'
+    ORDER BY e.created_at DESC, e.id DESC LIMIT 1
+) f ON true
+WHERE l.tool_id = %s FOR UPDATE OF l
 """  # noqa: S608
 
 # One conditional upsert: free, expired, already mine, or forced -> mine. A new holder gets
-# token + 1; a refresh keeps the token, the acquisition time and the takeover record.
+# token + 1; a refresh keeps the token, the acquisition time and the takeover record. A renewal
+# (`renew`: the holder acquiring again from another window or client) is a new acquisition of
+# the same holder: token + 1, so the old window's token is stale; the takeover record stays.
 _ACQUIRE_SQL = f"""
 INSERT INTO {LOCKS} AS l (tool_id, draft_head_id, holder_id, acquired_at, refreshed_at,
                           expires_at, token, forced_by_id)
@@ -70,15 +103,17 @@ ON CONFLICT (tool_id) DO UPDATE SET
     refreshed_at = now(),
     expires_at = EXCLUDED.expires_at,
     acquired_at = CASE WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now()
+                            AND NOT %(renew)s
                        THEN l.acquired_at ELSE now() END,
-    token = CASE WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now()
+    token = CASE WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now() AND NOT %(renew)s
                  THEN l.token ELSE l.token + 1 END,
     forced_by_id = CASE
         WHEN l.holder_id = EXCLUDED.holder_id AND l.expires_at > now() THEN l.forced_by_id
         WHEN l.holder_id IS NOT NULL AND l.expires_at > now() THEN %(actor)s
         ELSE NULL END
 WHERE l.holder_id IS NULL OR l.holder_id = EXCLUDED.holder_id OR l.expires_at <= now() OR %(force)s
-RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL}
+RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL},
+          forced_by_id
 """  # noqa: S608
 
 
@@ -95,7 +130,9 @@ def live_locks(*, tool_ids: list[uuid.UUID]) -> dict[uuid.UUID, LockState]:
     """The live locks among these tools (database clock), by tool id; one read, no row locks."""
     if not tool_ids:
         return {}
-    sql = _STATE_SQL.replace(" FOR UPDATE OF l", "").replace("tool_id = %s", "tool_id = ANY(%s)")
+    sql = _STATE_SQL.replace(" FOR UPDATE OF l", "").replace(
+        "l.tool_id = %s", "l.tool_id = ANY(%s)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(tool_ids)])
         states = [LockState(*row) for row in cursor.fetchall()]
@@ -110,7 +147,7 @@ def lock_state(*, tool_id: uuid.UUID) -> LockState | None:
     return LockState(*row) if row else None
 
 
-def acquire(
+def acquire(  # noqa: PLR0913 - keyword-only; each flag is a distinct client intent
     *,
     tool_id: uuid.UUID,
     draft_head_id: uuid.UUID,
@@ -118,18 +155,35 @@ def acquire(
     force: bool,
     is_admin: bool,
     reason: str = "",
+    lock_token: int | None = None,
+    new_token: bool = False,
 ) -> LockState:
     """Acquire, refresh or (admins, with `force`) take over the tool's lock.
 
+    `lock_token` makes the call a heartbeat of that acquisition: it refreshes the lock only while
+    the token is current. `new_token` makes it a new acquisition even when the actor already
+    holds the lock (another window or client of theirs): the token goes up and the older one is
+    stale; the event is `acquired` with the actor as previous holder.
+
     :raises DraftLockHeld: someone else holds a live lock and `force` is off
     :raises ForceRequiresAdmin: `force` on someone else's live lock by a non-admin
+    :raises DraftLockStaleToken: `lock_token` is not the lock's current token
     """
     before = lock_state(tool_id=tool_id)
     held_by_other = before is not None and before.live and before.holder_id != actor_id
     if held_by_other and not force:
-        raise DraftLockHeld(details=before.details())  # type: ignore[union-attr]
+        raise DraftLockHeld(details=before.details(viewer_id=actor_id))  # type: ignore[union-attr]
     if held_by_other and not is_admin:
         raise ForceRequiresAdmin()
+    stale = lock_token is not None and (before is None or before.token != lock_token)
+    if stale and not held_by_other:
+        raise DraftLockStaleToken(
+            "Your lock token is stale: the lock was taken again since (by you in another window, "
+            "or by someone else after it lapsed).",
+            details={**(before.details(viewer_id=actor_id) if before else {}), "sent": lock_token},
+        )
+    mine_live = before is not None and before.live and before.holder_id == actor_id
+    renew = new_token and mine_live
     with connection.cursor() as cursor:
         cursor.execute(
             _ACQUIRE_SQL,
@@ -139,12 +193,15 @@ def acquire(
                 "actor": actor_id,
                 "ttl": settings.DRAFT_LOCK_TTL_SECONDS,
                 "force": force,
+                "renew": renew,
             },
         )
         after = LockState(*cursor.fetchone())
-    if before is None or not before.live or before.holder_id != actor_id:
+    if not mine_live or renew:
         action = Action.FORCED if held_by_other else Action.ACQUIRED
         _record(action, after, actor_id=actor_id, before=before, reason=reason)
+    if after.forced_by_id is not None:
+        after = lock_state(tool_id=tool_id) or after  # with the takeover's reason and time
     return after
 
 
@@ -155,12 +212,14 @@ def release(
     is_admin: bool,
     reason: str = "",
     draft_head_id: uuid.UUID | None = None,
+    lock_token: int | None = None,
 ) -> LockState:
     """Release the lock: its holder, an admin, or anyone once it has expired. Releasing a free
     lock is a no-op.
 
     :raises DraftLockRequired: the tool has never been locked
     :raises NotDraftHead: `draft_head_id` was given and the lock has moved to another head
+    :raises DraftLockStaleToken: `lock_token` was given and the lock was acquired again since
     :raises DraftLockHeld: a non-admin releasing someone else's live lock
     """
     before = lock_state(tool_id=tool_id)
@@ -169,10 +228,14 @@ def release(
     if draft_head_id is not None and before.draft_head_id != draft_head_id:
         # A stale page releasing "its" lock must not free the lock of a newer head.
         raise NotDraftHead(details={"draft_head_id": str(before.draft_head_id)})
+    if lock_token is not None and before.token != lock_token:
+        # Nor may a window that was displaced (by another window of the same user) free the
+        # lock that window now holds.
+        raise DraftLockStaleToken(details={"sent": lock_token})
     if before.holder_id is None:
         return before
     if before.holder_id != actor_id and before.live and not is_admin:
-        raise DraftLockHeld(details=before.details())
+        raise DraftLockHeld(details=before.details(viewer_id=actor_id))
     DraftLock.objects.filter(tool_id=tool_id).update(holder=None, forced_by=None)
     if before.holder_id == actor_id:
         action = Action.RELEASED
@@ -196,7 +259,7 @@ def require_active_draft_lock(
         raise DraftLockRequired()
     if state.holder_id != actor_id:
         if state.live:
-            raise DraftLockHeld(details=state.details())
+            raise DraftLockHeld(details=state.details(viewer_id=actor_id))
         raise DraftLockRequired()
     if not state.live:
         raise DraftLockExpired(details=state.details())

@@ -171,14 +171,22 @@ def test_lock_read_only_takeover_and_restorable_buffer(
     print(f"\nthe displaced holder was told after {told_after:.1f} s")  # noqa: T201
     assert told_after < 10
     expect_read_only(page, holder="root@example.com")
+    # ...with the reason the admin typed, in the message and under the badge.
     expect(page.locator("#editor-messages")).to_contain_text(
-        "root@example.com took over the editing lock"
+        "root@example.com took over the editing lock: “Alice is away; the fix is urgent”"
     )
+    expect(page.locator("#lock-reason")).to_have_text(
+        re.compile(
+            r"^Taken over by root@example\.com at \d\d:\d\d: “Alice is away; the fix is urgent”$"
+        )
+    )
+    expect(reader.locator("#lock-reason")).to_be_hidden()  # written for alice, not for bob
     shoot(page, "4-displaced")
 
     page.reload()
     expect(page.locator("#editor-page")).to_have_attribute("data-ready", "true")
     expect(page.locator("#lock-badge")).to_have_text(LOCKED_BY)
+    expect(page.locator("#lock-reason")).to_contain_text("Alice is away; the fix is urgent")
     assert "# unsaved work of alice" not in source_of(page)
     expect(page.locator("#restore-buffer-button")).to_be_visible()
     page.wait_for_timeout(600)  # longer than the buffer debounce: loading must not drop it
@@ -298,7 +306,11 @@ def test_a_new_tool_gets_its_first_draft_then_goes_to_review(
     page.get_by_role("button", name="Create tool").click()
     expect(page.locator("#editor-page")).to_have_attribute("data-ready", "true")
     expect(page.locator("#lock-badge")).to_have_text("Not locked")
-    expect(page.locator("#draft-notice")).to_contain_text("This tool has no code yet.")
+    # The next step, not "you do not hold the lock": there is no draft to lock yet.
+    expect(page.locator("#draft-notice")).to_contain_text("Create a draft to edit.")
+    expect(page.locator("#create-draft-button")).to_have_text("Create draft")
+    expect(page.locator("#run-blocked-reason")).to_contain_text("Create a draft to edit")
+    expect(page.locator("#read-only-note")).to_be_hidden()
     expect(page.locator("#save-button")).to_be_disabled()
     shoot(page, "new-tool")
 
@@ -315,7 +327,9 @@ def test_a_new_tool_gets_its_first_draft_then_goes_to_review(
     expect(page.locator("#editor-messages")).to_contain_text("submitted for review")
     expect(page.locator("#version-list li").first).to_have_attribute("data-state", "in_review")
     expect(page.locator("#lock-badge")).to_have_text("Not locked")
-    expect(page.locator("#create-draft-button")).to_have_text("Create draft from this version")
+    expect(page.locator("#draft-notice")).to_contain_text("Create a draft to edit.")
+    expect(page.locator("#create-draft-button")).to_have_text("Create draft")
+    expect(page.locator("#run-blocked-reason")).to_contain_text("Create a draft to edit")
     assert ToolVersion.objects.get(tool=tool).state == VersionState.IN_REVIEW
     shoot(page, "in-review")
 

@@ -237,21 +237,38 @@ def test_failures_and_an_expired_snapshot_are_explained(
     tool = draft_tool(alice, project, STEPS_SOURCE)
     open_editor(alice, tool)
     run_and_wait(page)
+    submit_action(page, "next", by="2")
+    expect(page.locator('#run-results [data-kind="notice"]')).to_contain_text("step=2")
+    expect(page.locator('#next-actions form[data-action-id="next"] button')).to_be_enabled()
     submit_action(page, "explode")
     expect(page.locator("#run-status")).to_have_attribute("data-status", "failed")
-    expect(page.locator("#run-error")).to_have_text("Failed: Tool execution failed (RuntimeError).")
-    page.locator("#debug-panel > summary").click()
-    expect(page.locator("#debug-stderr")).to_contain_text("RuntimeError: boom")
     expect(page.locator("#run-status")).to_have_text(re.compile(r"^Failed in \d+\.\d s$"))
-    expect(page.locator("#sandbox-run-form")).to_be_visible()  # no actions offered: run again
+    # The server kept the session's state, so the page keeps the last good result and its
+    # actions, and says what failed.
+    expect(page.locator("#sandbox-message")).to_contain_text(
+        "The action “Explode” did not succeed (failed): Tool execution failed (RuntimeError)."
+    )
+    expect(page.locator("#sandbox-message")).to_contain_text("Nothing changed")
+    expect(page.locator('#run-results [data-kind="notice"]')).to_contain_text("step=2")
+    expect(page.locator("#run-error")).to_have_count(0)
+    expect(page.locator("#next-actions form")).to_have_count(2)
+    expect(page.locator("#sandbox-run-form")).to_be_hidden()
+    page.locator("#debug-panel > summary").click()
+    expect(page.locator("#debug-stderr")).to_contain_text("RuntimeError: boom")  # the failed run
     screenshot("failed")
+    # ...and the actions still work on that state.
+    submit_action(page, "next", by="1")
+    expect(page.locator('#run-results [data-kind="notice"]')).to_contain_text("step=3")
+    expect(page.locator("#sandbox-message")).to_be_hidden()
+    submit_action(page, "explode")
+    expect(page.locator("#sandbox-message")).to_contain_text("did not succeed")
 
     # Without a clipboard API the JSON is shown selected, ready for Ctrl+C.
     page.evaluate("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
     page.locator("#copy-debug-json").click()
     shown = page.locator("#debug-json")
     expect(shown).to_be_focused()
-    failed = ToolRun.objects.get(action_id="explode")
+    failed = ToolRun.objects.filter(action_id="explode").latest("requested_at")
     assert json.loads(shown.input_value())["run_id"] == str(failed.pk)
     assert shown.evaluate("el => el.selectionEnd - el.selectionStart") == len(shown.input_value())
 
@@ -437,3 +454,44 @@ def test_run_to_result_median_of_ten(
     open_editor(alice, tool, query="")
     run_and_wait(page)  # warm-up: first imports, first connections
     assert report_median("Editor", run_to_result_ms(page)) <= 1000
+
+
+def test_a_syntax_error_is_shown_once_and_its_line_is_marked(
+    page: Page,
+    open_editor: Callable[..., None],
+    screenshot: Callable[[str], None],
+    alice: User,
+    project: Project,
+    worker: list[threading.Thread],
+) -> None:
+    source = "def run_tool(input_dir, output_dir):\n    x = 1\n    return (x,\n\nprint(]\n"
+    tool = draft_tool(alice, project, ECHO_SOURCE)
+    open_editor(alice, tool)
+    replace_text(page, "#source-editor", source)
+    run_and_wait(page, "failed")
+    error = page.locator("#run-error")
+    expect(error).to_contain_text("SyntaxError: ")
+    summary = error.inner_text()
+    line = int(re.search(r"\(line (\d+)", summary).group(1))
+    # Once: the payload's copy of the summary is not rendered again below it.
+    expect(page.locator("#run-results")).to_contain_text("SyntaxError", use_inner_text=True)
+    assert page.locator("#run-results").inner_text().count("SyntaxError") == 1
+    # The line is marked in the editor: a lint marker in the gutter and the range underlined.
+    marker = page.locator("#source-editor .cm-lint-marker-error")
+    expect(marker).to_have_count(1)
+    gutter_lines = page.locator("#source-editor .cm-gutter-lint .cm-gutterElement")
+    marked = [
+        index
+        for index in range(gutter_lines.count())
+        if gutter_lines.nth(index).locator(".cm-lint-marker-error").count()
+    ]
+    assert len(marked) == 1
+    expect(page.locator("#source-editor .cm-lintRange-error")).to_have_count(1)
+    underlined_line = page.locator("#source-editor .cm-line").nth(line - 1)
+    expect(underlined_line.locator(".cm-lintRange-error")).to_have_count(1)
+    screenshot("syntax-error")
+
+    # Fixed and run again: the mark goes.
+    replace_text(page, "#source-editor", ECHO_SOURCE)
+    run_and_wait(page)
+    expect(page.locator("#source-editor .cm-lintRange-error")).to_have_count(0)

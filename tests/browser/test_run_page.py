@@ -27,7 +27,7 @@ from tests.browser.measures import (
     run_to_result_ms,
 )
 from tests.factories import UserFactory
-from tests.factories.runs import published_tool, republish
+from tests.factories.runs import STEPS_SOURCE, published_tool, republish
 
 pytestmark = pytest.mark.browser
 
@@ -339,6 +339,41 @@ def test_a_tool_depublished_while_the_page_is_open_says_so(
     expect(page.locator("#run-message")).to_contain_text(GONE)
     expect(page.locator("#run-button")).to_be_disabled()
     assert not ToolRun.objects.exists()
+
+
+def test_a_failed_next_action_keeps_the_last_state_and_its_actions(
+    page: Page,
+    open_run_page: Callable[..., None],
+    user: User,
+    alice: User,
+    project: Project,
+    worker: list[threading.Thread],
+    page_errors: list[str],
+) -> None:
+    tool = published_tool(alice, STEPS_SOURCE, project=project)
+    open_run_page(user, tool)
+    run_and_wait(page)
+    submit_action(page, "next", by="2")
+    result = page.locator('#run-results [data-kind="notice"]')
+    expect(result).to_contain_text("step=2")
+    expect(page.locator('#next-actions form[data-action-id="explode"] button')).to_be_enabled()
+    session = ToolSession.objects.get(tool=tool, user=user)
+    submit_action(page, "explode")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "failed")
+    # The server kept the session (same state, same revision), and so does the page.
+    expect(page.locator("#run-message")).to_contain_text(
+        "The action “Explode” did not succeed (failed): Tool execution failed (RuntimeError)."
+    )
+    expect(result).to_contain_text("step=2")
+    expect(page.locator("#next-actions form")).to_have_count(2)
+    expect(page.locator("#run-form")).to_be_hidden()
+    after = ToolSession.objects.get(pk=session.pk)
+    assert (after.state, after.state_rev) == (session.state, session.state_rev)
+    # Its actions go on from that state.
+    submit_action(page, "next", by="1")
+    expect(result).to_contain_text("step=3")
+    expect(page.locator("#run-message")).to_be_hidden()
+    assert [e for e in page_errors if "409" not in e] == []
 
 
 def test_run_to_result_median_of_ten(

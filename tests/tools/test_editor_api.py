@@ -150,7 +150,12 @@ def test_lock_error_codes_over_http(client, tool, api_client_for):
     held = acquire(other_client, tool, head)
     assert held.status_code == 403
     assert held.json()["error"]["code"] == "DRAFT_LOCK_HELD"
-    assert set(held.json()["error"]["details"]) == {"holder", "holder_email", "expires_at"}
+    assert set(held.json()["error"]["details"]) == {
+        "holder",
+        "holder_email",
+        "expires_at",
+        "takeover",
+    }
     forced = acquire(other_client, tool, head, force=True, reason="away")
     assert forced.json()["error"]["code"] == "FORCE_REQUIRES_ADMIN"
     stale = save(client, head, source_code="x = 2", headers={"HTTP_X_DRAFT_LOCK_TOKEN": "7"})

@@ -3,7 +3,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.runs.models import ToolRun, ToolSession
+from apps.runs.models import RunStatus, ToolRun, ToolSession
+from apps.runs.runner.workdir import syntax_error_location
 
 
 def run_details(run: ToolRun, *, artifact_url: str) -> dict[str, Any]:
@@ -25,6 +26,10 @@ def run_details(run: ToolRun, *, artifact_url: str) -> dict[str, Any]:
         "input_manifest": run.input_manifest,
         "input_values": run.input_values,
         "error_summary": run.error_summary or None,
+        # Where the pre-flight syntax check failed, so an editor can mark the line.
+        "error_location": syntax_error_location(run.error_summary)
+        if run.status == RunStatus.FAILED and run.error_summary
+        else None,
         "stdout": run.stdout if run.stdout_bytes is not None else None,
         "stderr": run.stderr if run.stderr_bytes is not None else None,
         "stdout_bytes": run.stdout_bytes,

@@ -6,6 +6,7 @@ the runner). The backend bind-mounts or copies the folder; it also owns HOME and
 """
 
 import json
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -109,6 +110,20 @@ def _describe_syntax_error(exc: SyntaxError) -> str:
     # Keep tabs in the caret's indent so it lines up wherever the line is displayed.
     indent = "".join(char if char == "\t" else " " for char in shown[: column - start])
     return f"{heading}\n{shown}\n{indent}^"
+
+
+# The first line of `_describe_syntax_error`'s summary: "SyntaxError: <msg> (line L, col C)".
+_SYNTAX_HEADING = re.compile(r"SyntaxError: .*? \(line (\d{1,9})(?:, col (\d{1,9}))?\)")
+
+
+def syntax_error_location(summary: str) -> dict[str, int] | None:
+    """`{line, col}` of a pre-flight syntax error, read back from its summary (col 1 when the
+    compiler named no column); None for any other summary."""
+    first_line = summary.split("\n", 1)[0]
+    match = _SYNTAX_HEADING.fullmatch(first_line)
+    if match is None:
+        return None
+    return {"line": int(match.group(1)), "col": int(match.group(2) or 1)}
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

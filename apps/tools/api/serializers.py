@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api.fields import StrictCharField
+from apps.core.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from apps.core.exceptions import BadRequest
 from apps.locks.services import LockState
 from apps.tools.models import Tool, ToolVersion
@@ -39,6 +39,21 @@ class LockRequestSerializer(serializers.Serializer[None]):
     draft_head_id = serializers.UUIDField()
     force = serializers.BooleanField(required=False, default=False)
     reason = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)
+    lock_token = StrictIntegerField(
+        required=False,
+        default=None,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A heartbeat: the token you hold. Refreshes only while it is current, else "
+        "409 DRAFT_LOCK_STALE_TOKEN (you took the lock again elsewhere).",
+    )
+    new_token = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="A new acquisition: if you already hold the lock (another window or client), "
+        "take it over with a new token; the old token becomes stale.",
+    )
 
 
 class ContentSerializer(serializers.Serializer[None]):
@@ -82,6 +97,7 @@ def lock_json(state: LockState, *, user_id: int) -> dict[str, Any]:
         "expires_at": state.expires_at,
         "is_owner": state.holder_id == user_id,
         "lock_token": state.token,
+        "takeover": state.takeover_for(user_id),
     }
 
 
@@ -96,6 +112,13 @@ def lock_token_header(raw: str | None) -> int | None:
     return int(raw)
 
 
+class LockTakeoverSerializer(serializers.Serializer[None]):
+    by_user_id = serializers.IntegerField()
+    from_user_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    taken_at = serializers.DateTimeField(allow_null=True)
+
+
 class LockSerializer(serializers.Serializer[None]):
     """Documentation of lock responses (built by `lock_json`)."""
 
@@ -106,6 +129,11 @@ class LockSerializer(serializers.Serializer[None]):
     expires_at = serializers.DateTimeField()
     is_owner = serializers.BooleanField()
     lock_token = serializers.IntegerField(help_text="Fencing token; send it as X-Draft-Lock-Token.")
+    takeover = LockTakeoverSerializer(
+        allow_null=True,
+        help_text="The admin's forced takeover behind this holding (with the reason they gave); "
+        "shown only to the user it displaced and to the holder, else null.",
+    )
 
 
 class VersionResultSerializer(serializers.Serializer[None]):

@@ -105,6 +105,7 @@ class DraftLockView(APIView):
             actor=user,
             reason=str(request.query_params.get("reason", "")),
             draft_head_id=parse_uuid(head, name="draft_head_id") if head is not None else None,
+            lock_token=lock_token_header(request.query_params.get("lock_token")),
         )
         return Response({"tool_id": tool.pk})
 
@@ -121,8 +122,12 @@ class DraftLockReleaseView(APIView):
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
         head = request.data.get("draft_head_id")
+        token = request.data.get("lock_token")
         services.release_draft_lock(
-            tool=tool, actor=user, draft_head_id=parse_uuid(str(head), name="draft_head_id")
+            tool=tool,
+            actor=user,
+            draft_head_id=parse_uuid(str(head), name="draft_head_id"),
+            lock_token=lock_token_header(str(token)) if token is not None else None,
         )
         return Response({"tool_id": tool.pk})
 

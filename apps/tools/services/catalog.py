@@ -119,16 +119,29 @@ def set_taxonomy(
 
 
 def check_publish_requirements(tool: Tool) -> None:
-    """:raises PublishRequirementsMissing: placeholder slug, or no profession or category"""
-    missing = []
+    """:raises PublishRequirementsMissing: placeholder slug, or no profession or category; its
+    details list each missing requirement as `{field, message}` (field: slug, professions or
+    categories, the setting that fixes it) and, as before, the messages alone in `missing`"""
+    requirements = []
     if tool.has_placeholder_slug:
-        missing.append("Give the tool a real slug (it still has its draft-… placeholder).")
+        requirements.append(
+            ("slug", "Give the tool a real slug (it still has its draft-… placeholder).")
+        )
     if not tool.professions.exists():
-        missing.append("Choose at least one profession.")
+        requirements.append(("professions", "Choose at least one profession."))
     if not tool.categories.exists():
-        missing.append("Choose at least one category.")
-    if missing:
-        raise PublishRequirementsMissing(" ".join(missing), details={"missing": missing})
+        requirements.append(("categories", "Choose at least one category."))
+    if requirements:
+        missing = [message for _, message in requirements]
+        raise PublishRequirementsMissing(
+            " ".join(missing),
+            details={
+                "missing": missing,
+                "requirements": [
+                    {"field": field, "message": message} for field, message in requirements
+                ],
+            },
+        )
 
 
 @transaction.atomic

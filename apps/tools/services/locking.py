@@ -18,15 +18,25 @@ log = structlog.get_logger(__name__)
 
 
 @transaction.atomic
-def acquire_draft_lock(
-    *, tool: Tool, actor: User, draft_head_id: str, force: bool = False, reason: str = ""
+def acquire_draft_lock(  # noqa: PLR0913 - keyword-only; the flags are the client's intent
+    *,
+    tool: Tool,
+    actor: User,
+    draft_head_id: str,
+    force: bool = False,
+    reason: str = "",
+    lock_token: int | None = None,
+    new_token: bool = False,
 ) -> locks.LockState:
     """Acquire, refresh (heartbeat) or, for admins, force-take the lock on the current head.
 
+    A heartbeat that sends its `lock_token` refreshes only that acquisition; `new_token` takes
+    the lock over from the actor's own other window or client (see apps.locks.services.acquire).
+
     :raises ToolEditDenied: the actor may not edit the tool
     :raises NotDraftHead: `draft_head_id` is not the tool's current head
-    :raises ValidationFailed: a forced takeover without a reason
-    :raises DraftLockHeld, ForceRequiresAdmin:
+    :raises ValidationFailed: a forced takeover without a reason; both lock_token and new_token
+    :raises DraftLockHeld, ForceRequiresAdmin, DraftLockStaleToken:
     """
     tool = locked(tool)
     if not access.can_edit(user=actor, tool=tool):
@@ -40,6 +50,11 @@ def acquire_draft_lock(
             "A forced takeover needs a reason.",
             details={"fields": {"reason": ["Required with force."]}},
         )
+    if lock_token is not None and new_token:
+        raise ValidationFailed(
+            "Send lock_token (a heartbeat) or new_token (a new acquisition), not both.",
+            details={"fields": {"new_token": ["Not with lock_token."]}},
+        )
     return locks.acquire(
         tool_id=tool.pk,
         draft_head_id=tool.draft_head_id,
@@ -47,17 +62,25 @@ def acquire_draft_lock(
         force=force,
         is_admin=actor.has_role(Role.ADMIN),
         reason=reason.strip(),
+        lock_token=lock_token,
+        new_token=new_token,
     )
 
 
 @transaction.atomic
 def release_draft_lock(
-    *, tool: Tool, actor: User, reason: str = "", draft_head_id: uuid.UUID | None = None
+    *,
+    tool: Tool,
+    actor: User,
+    reason: str = "",
+    draft_head_id: uuid.UUID | None = None,
+    lock_token: int | None = None,
 ) -> locks.LockState:
     """Release by the holder, or by an admin for anyone (audited as admin_released); with
-    `draft_head_id`, only while the lock is still on that head.
+    `draft_head_id`, only while the lock is still on that head; with `lock_token`, only while
+    the lock is still that acquisition.
 
-    :raises DraftLockRequired, DraftLockHeld, NotDraftHead:
+    :raises DraftLockRequired, DraftLockHeld, NotDraftHead, DraftLockStaleToken:
     """
     tool = locked(tool)
     return locks.release(
@@ -66,4 +89,5 @@ def release_draft_lock(
         is_admin=actor.has_role(Role.ADMIN),
         reason=reason.strip(),
         draft_head_id=draft_head_id,
+        lock_token=lock_token,
     )

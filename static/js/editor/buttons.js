@@ -1,6 +1,6 @@
 // The editor page's buttons: save, submit for review, create a draft, take over the lock, the
 // metadata form, restoring a kept buffer and the instructions preview.
-import { byId as $ } from "../shared/dom.js";
+import { byId as $, el } from "../shared/dom.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import * as core from "./core.js";
 import { forgetBuffer, newestBuffer } from "./lock.js";
@@ -80,15 +80,35 @@ async function save() {
   });
 }
 
+// Each missing requirement of a refused submit, with a link to the settings section that sets
+// it (details.requirements: [{field, message}], field = the anchor on the settings page).
+function showRequirements(error) {
+  const requirements = error.details?.requirements || [];
+  const list = $("review-requirement-list");
+  list.replaceChildren();
+  for (const { field, message } of requirements) {
+    const link = el("a", { href: `${urls.settings}#${field}`, "data-field": field }, "Set it");
+    const item = el("li", { "data-requirement": field }, `${message} `);
+    item.append(link);
+    list.append(item);
+  }
+  $("review-requirements").hidden = requirements.length === 0;
+}
+
 async function submitForReview(event) {
   event.preventDefault();
   const headId = core.lockState().headId;
   const url = `${urls.tool_versions}${headId}/submit-review`;
   await withBusy(async () => {
-    const version = await attempt(() => core.api.post(url, { text: $("review-note").value }));
-    if (!version) {
+    let version;
+    try {
+      version = await core.api.post(url, { text: $("review-note").value });
+    } catch (error) {
+      showRequirements(error);
+      core.notifyError(error);
       return;
     }
+    showRequirements({});
     $("submit-review-form").hidden = true;
     $("review-note").value = "";
     core.notify(
@@ -128,6 +148,13 @@ async function takeOver(event) {
     $("takeover-form").hidden = true;
     $("takeover-reason").value = "";
     core.notify(`You took over the editing lock from ${holder.email || "its holder"}.`, "success");
+  }
+}
+
+// This user edits in another window: take the lock (a new token) so this one edits instead.
+async function takeBack() {
+  if (await core.acquireLock({ takeBack: true })) {
+    core.notify("You edit in this window now; the other window turns read-only.", "success");
   }
 }
 
@@ -202,6 +229,7 @@ export function wireButtons(ready) {
   $("create-draft-button").addEventListener("click", () => createDraft());
   $("takeover-button").addEventListener("click", () => toggle("takeover-form", "takeover-reason"));
   $("takeover-form").addEventListener("submit", takeOver);
+  $("take-back-button").addEventListener("click", takeBack);
   $("takeover-cancel").addEventListener("click", () => {
     $("takeover-form").hidden = true;
   });

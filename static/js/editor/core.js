@@ -33,6 +33,7 @@ const state = {
   holdsLock: false,
   readOnly: true,
   lockHolder: null,
+  elsewhere: false, // another window of this user holds the lock
 };
 export const page = {
   doc: null,
@@ -187,6 +188,21 @@ export function snapshot() {
   };
 }
 
+// Mark where a sandbox run's code failed to compile (run details' error_location, 1-based line
+// and column), or clear the mark (null).
+export function markSourceError(location, message) {
+  const source = page.editors.source;
+  if (!source) {
+    return;
+  }
+  const first = String(message || "").split("\n")[0];
+  source.setDiagnostics(
+    location
+      ? [{ line: location.line, column: location.col, message: first, severity: "error" }]
+      : [],
+  );
+}
+
 export function schemaProblems() {
   return schemaState.problems.map((problem) => ({ ...problem }));
 }
@@ -231,6 +247,7 @@ function renderBadge() {
   const { text, kind } = view.lockBadge({
     booted: page.booted,
     holdsLock: state.holdsLock,
+    elsewhere: state.elsewhere,
     holder,
     name: people,
   });
@@ -245,7 +262,14 @@ function renderBadge() {
   if (!canTakeOver) {
     $("takeover-form").hidden = true;
   }
+  $("take-back-button").hidden = kind !== "elsewhere" || page.stale;
+  const takeover = !state.holdsLock && holder ? holder.takeover : null;
+  $("lock-reason").hidden = !takeover;
+  $("lock-reason").textContent = takeover ? view.takeoverText(holder, people) : "";
   $("read-only-note").hidden = state.holdsLock || !page.booted || !hasHead();
+  $("read-only-note").textContent = state.elsewhere
+    ? "Read-only: you are editing this tool in another window."
+    : "Read-only: you do not hold the editing lock.";
 }
 
 function renderTool(doc) {
@@ -300,13 +324,29 @@ export function lockChanged() {
   emit("lock-changed", lockState());
 }
 
+function keptText() {
+  return isDirty()
+    ? " Your unsaved changes are kept in this browser: reload the page to restore them."
+    : "";
+}
+
 function lockLost(holder) {
   keepBuffer();
   const who = holder.email || people(holder.id) || "Someone";
+  const reason = holder.takeover ? `: “${holder.takeover.reason}”` : "";
+  notify(
+    `${who} took over the editing lock${reason}. This page is read-only now.${keptText()}`,
+    "error",
+  );
+}
+
+// Another window of this user took the lock (a new token): this one must stop editing.
+function lockTakenElsewhere() {
+  keepBuffer();
   const kept = isDirty()
-    ? " Your unsaved changes are kept in this browser: reload the page to restore them."
+    ? " Your unsaved changes are kept in this browser: “Edit in this window” or a reload brings them back."
     : "";
-  notify(`${who} took over the editing lock. This page is read-only now.${kept}`, "error");
+  notify(`You opened this tool in another window; this one is read-only now.${kept}`, "error");
 }
 
 async function headMoved(doc) {
@@ -351,6 +391,7 @@ lock = createLock({
   hasHead,
   lockChanged,
   lockLost,
+  lockTakenElsewhere,
   headMoved,
   bootChanged,
   notify,

@@ -6,7 +6,6 @@
 //
 // The version list is drawn by view.js whenever the boot document changes; a MutationObserver
 // adds the controls to each new drawing, so the list's rendering stays in one place.
-import { contentParts, renderDiff } from "../shared/diff-view.js";
 import { byId as $, el } from "../shared/dom.js";
 import { createDraft } from "./buttons.js";
 import * as core from "./core.js";
@@ -105,15 +104,21 @@ async function compare() {
     return;
   }
   let texts;
+  let diffView;
   try {
-    texts = await Promise.all([contentOf(older.id), contentOf(newer.id)]);
+    // Loaded on the first comparison: most editing sessions never compare, and the editor page
+    // is the heaviest one (tests/browser/test_editor_core.py holds its weight).
+    [texts, diffView] = await Promise.all([
+      Promise.all([contentOf(older.id), contentOf(newer.id)]),
+      import("../shared/diff-view.js"),
+    ]);
   } catch (error) {
     core.notifyError(error);
     return;
   }
   $("history-compare-title").textContent =
     `Version ${older.version_number} compared with version ${newer.version_number}`;
-  renderDiff($("history-diff"), contentParts(texts[0], texts[1]), {
+  diffView.renderDiff($("history-diff"), diffView.contentParts(texts[0], texts[1]), {
     labels: { before: `v${older.version_number}`, after: `v${newer.version_number}` },
   });
   $("history-compare").hidden = false;

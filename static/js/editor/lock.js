@@ -3,6 +3,12 @@
 // seconds, not at the next heartbeat. Release on leave goes out with navigator.sendBeacon, which
 // can only POST a form. Unsaved work is kept in localStorage (one key per tool and draft head) so
 // nothing typed is lost when the lock goes away; the page offers it back after a reload.
+//
+// One window edits at a time, even for one user: a window opens (or takes the lock back) with
+// `new_token`, a new acquisition that makes the token of the user's other window stale; heartbeats
+// and the leave beacon send the window's own `lock_token`. A window whose token went stale while
+// the user still holds the lock was displaced by another window of theirs: it turns read-only
+// and never takes the lock back by itself (that would make the two windows take turns).
 
 const BUFFER_PREFIX = "skriptoteket:editor-buffer:";
 
@@ -53,15 +59,17 @@ export function newestBuffer(toolId) {
 
 // --- The lock ---------------------------------------------------------------------------------
 
-// A lock answer names its holder (`locked_by_email`), a DRAFT_LOCK_HELD refusal too.
+// A lock answer names its holder (`locked_by_email`), a DRAFT_LOCK_HELD refusal too; both carry
+// the admin's takeover (with its reason) when it displaced this user.
 function holderOf(lock, people) {
   const id = lock.locked_by_user_id ?? lock.holder ?? null;
   const email = lock.locked_by_email ?? lock.holder_email ?? people(id);
-  return { id, email, expiresAt: lock.expires_at || null };
+  return { id, email, expiresAt: lock.expires_at || null, takeover: lock.takeover || null };
 }
 
 // `core`: {boot, state, api, people(id), headId(), hasHead(), lockChanged(), lockLost(holder),
-//          headMoved(doc), bootChanged(doc), notify(text, level), notifyError(error)}
+//          headMoved(doc), bootChanged(doc), lockTakenElsewhere(), notify(text, level),
+//          notifyError(error)}
 export function createLock(core) {
   const { boot, state } = core;
   let heartbeatTimer = null;
@@ -69,43 +77,79 @@ export function createLock(core) {
   let polling = false;
 
   function becomeHolder(lock) {
-    Object.assign(state, { lockToken: lock.lock_token, holdsLock: true, readOnly: false });
+    Object.assign(state, {
+      lockToken: lock.lock_token,
+      holdsLock: true,
+      readOnly: false,
+      elsewhere: false,
+    });
     state.lockHolder = holderOf(lock, core.people);
     core.lockChanged();
   }
 
-  function becomeReader(holder) {
-    Object.assign(state, { lockToken: null, holdsLock: false, readOnly: true, lockHolder: holder });
+  function becomeReader(holder, { elsewhere = false } = {}) {
+    Object.assign(state, { lockToken: null, holdsLock: false, readOnly: true, elsewhere });
+    state.lockHolder = holder;
     core.lockChanged();
   }
 
-  // Acquire, heartbeat or (admins) force. Resolves true when the lock is ours.
-  async function acquire({ force = false, reason = "" } = {}) {
-    if (!core.hasHead()) {
+  // Another window of this user took the lock: read-only here, and say why (once).
+  function takenElsewhere(holder) {
+    if (state.holdsLock) {
+      core.lockTakenElsewhere();
+    }
+    becomeReader(holder, { elsewhere: true });
+  }
+
+  // The body of an acquisition: a heartbeat sends the token this window holds; anything else
+  // (opening, taking the lock back, a lock that became free) is a new acquisition.
+  function lockBody(force, reason) {
+    const body = { draft_head_id: core.headId() };
+    if (force) {
+      return { ...body, force: true, reason };
+    }
+    if (state.holdsLock && state.lockToken !== null) {
+      return { ...body, lock_token: state.lockToken };
+    }
+    return { ...body, new_token: true };
+  }
+
+  // Acquire, heartbeat or (admins) force; `takeBack` also when another window of this user
+  // holds it. Resolves true when the lock is ours.
+  async function acquire({ force = false, reason = "", takeBack = false } = {}) {
+    if (!core.hasHead() || (state.elsewhere && !takeBack)) {
       return false;
     }
-    const body = { draft_head_id: core.headId(), ...(force ? { force: true, reason } : {}) };
     let lock;
     try {
-      lock = await core.api.post(boot.urls.lock, body);
+      lock = await core.api.post(boot.urls.lock, lockBody(force, reason));
     } catch (error) {
-      if (error.code === "DRAFT_LOCK_HELD") {
-        const holder = holderOf(error.details, core.people);
-        if (state.holdsLock) {
-          core.lockLost(holder);
-        }
-        becomeReader(holder);
-      } else if (error.code === "NOT_DRAFT_HEAD") {
-        await check();
-      } else {
-        core.notifyError(error);
-      }
+      await refused(error);
       return false;
     }
     if (lock.is_owner) {
       becomeHolder(lock);
     }
     return Boolean(lock.is_owner);
+  }
+
+  async function refused(error) {
+    const details = error.details || {};
+    if (error.code === "DRAFT_LOCK_HELD") {
+      const holder = holderOf(details, core.people);
+      if (state.holdsLock) {
+        core.lockLost(holder);
+      }
+      becomeReader(holder);
+    } else if (error.code === "DRAFT_LOCK_STALE_TOKEN" && details.holder === boot.user.id) {
+      takenElsewhere(holderOf(details, core.people));
+    } else if (error.code === "DRAFT_LOCK_STALE_TOKEN" || error.code === "NOT_DRAFT_HEAD") {
+      // Taken and given up again since (or the head moved): read it afresh.
+      Object.assign(state, { lockToken: null, holdsLock: false, readOnly: true });
+      await check();
+    } else {
+      core.notifyError(error);
+    }
   }
 
   // Re-read the tool (boot document) and reconcile: takeover, expiry, a moved head.
@@ -136,8 +180,9 @@ export function createLock(core) {
     }
     const lock = doc.draft_lock;
     if (lock && lock.is_owner) {
+      // Ours under another token: another window of this user holds it now.
       if (!state.holdsLock || state.lockToken !== lock.lock_token) {
-        becomeHolder(lock);
+        takenElsewhere(holderOf(lock, core.people));
       }
       return;
     }
@@ -149,8 +194,10 @@ export function createLock(core) {
       becomeReader(holder);
       return;
     }
-    // Free: it expired, was released by an admin or by its holder leaving. Take it (back).
+    // Free: it expired, was released by an admin or by its holder leaving (the user's other
+    // window too). Take it (back).
     const had = state.holdsLock;
+    state.elsewhere = false;
     const ours = await acquire();
     if (had && ours) {
       core.notify("Your editing lock had lapsed; it is yours again.", "info");
@@ -184,6 +231,7 @@ export function createLock(core) {
     }
     const form = new FormData();
     form.append("draft_head_id", core.headId());
+    form.append("lock_token", String(state.lockToken));
     form.append("csrfmiddlewaretoken", boot.csrf_token);
     navigator.sendBeacon(boot.urls.lock_release, form);
     state.holdsLock = false;

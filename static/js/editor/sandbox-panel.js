@@ -4,7 +4,12 @@
 import { el, byId, say as sayIn } from "../shared/dom.js";
 import { buildForm } from "../shared/form.js";
 import { describeError } from "../shared/messages.js";
-import { ActionSession, renderActions, setActionsDisabled } from "../shared/next-actions.js";
+import {
+  ActionSession,
+  actionFailureText,
+  renderActions,
+  setActionsDisabled,
+} from "../shared/next-actions.js";
 import { followRun, sendAndFollow } from "../shared/run-progress.js";
 import { renderArtifacts, renderRunResult } from "../shared/run-results.js";
 import * as core from "./core.js";
@@ -78,6 +83,12 @@ function say(text, level = null) {
 // --- Blocking and the input form --------------------------------------------------------------
 
 function blockReason() {
+  if (!core.hasHead()) {
+    return "Create a draft to edit: use Create draft above.";
+  }
+  if (core.lockState().elsewhere) {
+    return "Read-only: you are editing this tool in another window.";
+  }
   if (core.lockState().readOnly) {
     return "Read-only: you do not hold the draft lock.";
   }
@@ -244,7 +255,12 @@ async function follow(runId, startedAt) {
     startedAt,
     statusElement: dom.status,
   });
-  show(finished);
+  const { failed } = session.settle(finished);
+  if (failed) {
+    showFailedAction(failed);
+  } else {
+    show(finished);
+  }
   const tasks = [];
   if (actions.length) {
     tasks.push(session.reload());
@@ -258,6 +274,7 @@ async function follow(runId, startedAt) {
 function show(shown) {
   details = shown;
   renderRunResult(dom.results, shown);
+  core.markSourceError(shown.error_location, shown.error_summary);
   dom.results.dataset.runId = shown.run_id;
   renderArtifacts(dom.artifacts, shown.artifacts);
   renderDebug(dom.debugBody, shown);
@@ -268,6 +285,15 @@ function show(shown) {
   dom.startOver.hidden = false;
   dom.results.hidden = false;
   refreshControls(); // the new action buttons wait while this run is still being followed
+}
+
+// A failed action: the last good result and its actions stay; the debug panel shows the failed
+// run (its stderr is what the author needs).
+function showFailedAction(failed) {
+  details = failed;
+  renderDebug(dom.debugBody, failed);
+  say(actionFailureText(failed, actions), "error");
+  refreshControls();
 }
 
 async function loadSessionFiles(run) {
@@ -282,6 +308,7 @@ async function loadSessionFiles(run) {
 }
 
 function startOver() {
+  core.markSourceError(null);
   snapshotId = null;
   session.forget();
   details = null;

@@ -26,19 +26,31 @@ function stateLabel(state) {
   return String(state || "").replace("_", " ");
 }
 
-// The lock badge: {text, kind} for "mine", "other" or "none".
-export function lockBadge({ booted, holdsLock, holder, name }) {
+// The lock badge: {text, kind} for "mine", "elsewhere" (this user, another window), "other" or
+// "none".
+export function lockBadge({ booted, holdsLock, elsewhere, holder, name }) {
   if (!booted) {
     return { text: "Checking the lock…", kind: "none" };
   }
   if (holdsLock) {
     return { text: "You are editing", kind: "mine" };
   }
+  if (elsewhere) {
+    return { text: "You are editing in another window", kind: "elsewhere" };
+  }
   if (holder && holder.id !== null && holder.id !== undefined) {
     const who = holder.email || name(holder.id);
     return { text: `Locked by ${who} until ${hhmm(holder.expiresAt)}`, kind: "other" };
   }
   return { text: "Not locked", kind: "none" };
+}
+
+// "Taken over by X at HH:MM: “reason”" for the author an admin's takeover displaced.
+export function takeoverText(holder, name) {
+  const { takeover } = holder;
+  const who = holder.email || name(takeover.by_user_id) || "an admin";
+  const when = takeover.taken_at ? ` at ${hhmm(takeover.taken_at)}` : "";
+  return `Taken over by ${who}${when}: “${takeover.reason}”`;
 }
 
 function versionItem(version, doc, shown) {
@@ -80,7 +92,8 @@ export function renderVersions(doc) {
   }
 }
 
-// The draft notice: shown when the tool has no draft head to edit.
+// The draft notice: shown when the tool has no draft head to edit (a new tool, or after its
+// draft was submitted for review): the next step is to create one.
 export function renderDraftNotice(doc, hasHead) {
   $("draft-notice").hidden = hasHead;
   if (hasHead) {
@@ -88,11 +101,9 @@ export function renderDraftNotice(doc, hasHead) {
   }
   const version = doc.selected_version;
   $("draft-notice-text").textContent = version
-    ? `This tool has no draft. You are looking at version ${version.version_number} (${stateLabel(version.state)}); create a draft from it to edit.`
-    : "This tool has no code yet. Create the first draft from the template below, then edit it.";
-  $("create-draft-button").textContent = version
-    ? "Create draft from this version"
-    : "Create the first draft";
+    ? `Create a draft to edit. This tool has no draft: you are looking at version ${version.version_number} (${stateLabel(version.state)}), and the new draft starts from it.`
+    : "Create a draft to edit. This tool has no code yet: the first draft starts from the template below.";
+  $("create-draft-button").textContent = "Create draft";
 }
 
 // Schema problems: inline diagnostics in each editor plus the #schema-problems list.

@@ -7,7 +7,12 @@ import { byId, el, readJsonScript, say } from "../shared/dom.js";
 import { buildForm } from "../shared/form.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { describeError } from "../shared/messages.js";
-import { ActionSession, renderActions, setActionsDisabled } from "../shared/next-actions.js";
+import {
+  ActionSession,
+  actionFailureText,
+  renderActions,
+  setActionsDisabled,
+} from "../shared/next-actions.js";
 import { followRun, sendAndFollow } from "../shared/run-progress.js";
 import { renderArtifacts, renderRunResult } from "../shared/run-results.js";
 import { SettingsForm } from "../shared/settings-form.js";
@@ -241,7 +246,13 @@ async function follow(runId, startedAt) {
     startedAt,
     statusElement: dom.status,
   });
-  show(details);
+  const { failed } = session.settle(details);
+  if (failed) {
+    // The session kept its last good state: so does the page.
+    say(dom.runMessage, actionFailureText(failed, actions), "error");
+  } else {
+    show(details);
+  }
   const tasks = [];
   if (actions.length) {
     tasks.push(session.reload());

@@ -5,6 +5,7 @@
 import { el } from "./dom.js";
 import { buildForm } from "./form.js";
 import { describeError } from "./messages.js";
+import { statusWord } from "./run-progress.js";
 
 // One form per action. An action without fields is just its button (a row of them reads as
 // "what next?"); one with fields is a small box of its fields and the button.
@@ -73,6 +74,7 @@ export class ActionSession {
     this.start = start;
     this.loadStateRev = loadStateRev;
     this.stateRev = null;
+    this.lastGood = null; // the last run whose result (and actions) the page shows
   }
 
   async reload() {
@@ -82,6 +84,20 @@ export class ActionSession {
 
   forget() {
     this.stateRev = null;
+    this.lastGood = null;
+  }
+
+  // What the page shows once a run of the session has finished: {show, failed}. A failed (or
+  // timed out, or cancelled) ACTION run leaves the session as it was on the server (same state
+  // and revision), so the page keeps showing the last good run with its actions (`show` is
+  // null: nothing to re-render) and tells the failure (`failed`: the failed run's details).
+  // Anything else becomes the run to show.
+  settle(details) {
+    if (details.action_id && details.status !== "succeeded" && this.lastGood) {
+      return { show: null, failed: details };
+    }
+    this.lastGood = details;
+    return { show: details, failed: null };
   }
 
   // Send the action of `entry` with `values` -> the accepted run, or null when there is no
@@ -105,4 +121,12 @@ export class ActionSession {
       throw error;
     }
   }
+}
+
+// The message for a failed action run whose session kept its last good state.
+export function actionFailureText(failed, entries) {
+  const entry = entries.find((item) => item.action.action_id === failed.action_id);
+  const label = entry ? entry.action.label || entry.action.action_id : failed.action_id;
+  const summary = failed.error_summary ? `: ${failed.error_summary}` : ".";
+  return `The action “${label}” did not succeed (${statusWord(failed.status).toLowerCase()})${summary} Nothing changed: the result and the actions below are still the current ones, so you can try again.`;
 }

@@ -117,8 +117,19 @@ export function renderOutputs(container, uiPayload) {
   }
 }
 
+// A failed run's payload repeats its error summary as an error notice (the runner contract's
+// failure payload); the summary is shown once, above the outputs, so that notice is left out.
+function repeatsSummary(item, summary) {
+  if (!summary || !item || item.kind !== "notice" || item.level !== "error") {
+    return false;
+  }
+  const message = String(item.message || "").trim();
+  // The notice may be the summary cut to the notice size limit.
+  return message.length > 0 && summary.trim().startsWith(message);
+}
+
 // renderRunResult(container, details): a run's outputs and, when it did not succeed, its error
-// summary first (#run-error).
+// summary first (#run-error), once.
 export function renderRunResult(container, details) {
   container.replaceChildren();
   const failed = details.error_summary && details.status !== "succeeded";
@@ -134,7 +145,8 @@ export function renderRunResult(container, details) {
     );
     container.append(summary);
   }
-  const outputs = outputsOf(details.ui_payload);
+  const all = outputsOf(details.ui_payload);
+  const outputs = failed ? all.filter((item) => !repeatsSummary(item, details.error_summary)) : all;
   appendOutputs(container, outputs);
   if (!outputs.length && !failed) {
     container.append(noOutput());

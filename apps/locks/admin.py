@@ -1,9 +1,5 @@
 """Draft locks in the admin: read-only lists, plus the two overrides staff need ("Force release"
-and "Take over"), each confirmed on a page that asks for a reason.
-
-The overrides are tool use-cases (`apps.tools.services` locks the Tool row before the lock row),
-and this app may not import `apps.tools`; so `DraftLockAdmin` is registered by `apps.tools.admin`
-through a subclass that supplies `release_lock` and `take_over_lock`."""
+and "Take over"), each confirmed on a page that asks for a reason and done by a locks service."""
 
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +16,7 @@ from apps.accounts.access import authenticated_user
 from apps.accounts.models import User
 from apps.core.admin import ServiceOwnedAdmin
 from apps.core.exceptions import DomainError
+from apps.locks import services
 from apps.locks.models import DraftLock, DraftLockEvent
 
 LockOperation = Callable[[DraftLock, User, str], str]
@@ -67,6 +64,7 @@ OVERRIDES = {
 }
 
 
+@admin.register(DraftLock)
 class DraftLockAdmin(ServiceOwnedAdmin[DraftLock]):
     """The lock rows. Live/expired is decided by the database clock, as the services decide it."""
 
@@ -102,11 +100,14 @@ class DraftLockAdmin(ServiceOwnedAdmin[DraftLock]):
 
     def release_lock(self, lock: DraftLock, actor: User, reason: str) -> str:
         """Release `lock` as `actor`; return what happened. :raises DomainError:"""
-        raise NotImplementedError
+        holder = lock.holder
+        services.release_as_admin(tool_id=lock.tool_id, actor_id=actor.pk, reason=reason)
+        return f"released the lock held by {holder}." if holder else "the lock was already free."
 
     def take_over_lock(self, lock: DraftLock, actor: User, reason: str) -> str:
         """Make `actor` the holder of `lock`; return what happened. :raises DomainError:"""
-        raise NotImplementedError
+        state = services.take_over_as_admin(tool_id=lock.tool_id, actor_id=actor.pk, reason=reason)
+        return f"you hold the lock now (token {state.token})."
 
     @admin.action(description=OVERRIDES["force_release"][0], permissions=["override"])
     def force_release(

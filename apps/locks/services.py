@@ -247,6 +247,45 @@ def release(
     return after
 
 
+@transaction.atomic(durable=True)
+def take_over_as_admin(*, tool_id: uuid.UUID, actor_id: int, reason: str) -> LockState:
+    """An admin's takeover from the Django admin: the lock becomes theirs, on the head it is on.
+
+    The lock row is locked first; a save moving the head updates that row in its own
+    transaction, so it either finished before (the row names the new head) or waits for this one
+    (and then moves the admin's lock along). A lock left on a version that is no longer the
+    tool's head is refused.
+
+    :raises DraftLockRequired: the tool has no lock row
+    :raises NotDraftHead: the lock is on a version that is no longer the head
+    """
+    current = lock_state(tool_id=tool_id)
+    if current is None:
+        raise DraftLockRequired("This tool has no draft lock to take over.")
+    on_head = DraftLock.objects.filter(
+        tool_id=tool_id, tool__draft_head_id=current.draft_head_id
+    ).exists()
+    if not on_head:
+        raise NotDraftHead(details={"draft_head_id": None})
+    return acquire(
+        tool_id=tool_id,
+        draft_head_id=current.draft_head_id,
+        actor_id=actor_id,
+        force=True,
+        is_admin=True,
+        reason=reason,
+    )
+
+
+@transaction.atomic(durable=True)
+def release_as_admin(*, tool_id: uuid.UUID, actor_id: int, reason: str) -> LockState:
+    """An admin's forced release from the Django admin (audited as admin_released).
+
+    :raises DraftLockRequired: the tool has no lock row
+    """
+    return release(tool_id=tool_id, actor_id=actor_id, is_admin=True, reason=reason)
+
+
 def require_active_draft_lock(
     *, tool_id: uuid.UUID, draft_head_id: uuid.UUID, actor_id: int, token: int | None = None
 ) -> LockState:

@@ -15,8 +15,6 @@ from apps.accounts.access import authenticated_user
 from apps.accounts.models import Role, User
 from apps.core.admin import ServiceOwnedAdmin, is_admin
 from apps.core.exceptions import DomainError
-from apps.locks.admin import DraftLockAdmin
-from apps.locks.models import DraftLock
 from apps.tools import services
 from apps.tools.models import (
     Category,
@@ -294,28 +292,6 @@ class MaintainerChangeAdmin(ServiceOwnedAdmin[MaintainerChange]):
     list_select_related = ("tool", "user", "performed_by")
     search_fields = ("tool__title", "user__email", "performed_by__email", "reason")
     ordering = ("-performed_at", "-id")
-
-
-@admin.register(DraftLock)
-class ToolDraftLockAdmin(DraftLockAdmin):
-    """The lock list of apps.locks.admin; its overrides go through the tools services, which
-    lock the Tool row first and check the actor's rights."""
-
-    def release_lock(self, lock: DraftLock, actor: User, reason: str) -> str:
-        holder = lock.holder
-        services.release_draft_lock(tool=lock.tool, actor=actor, reason=reason)
-        return f"released the lock held by {holder}." if holder else "the lock was already free."
-
-    def take_over_lock(self, lock: DraftLock, actor: User, reason: str) -> str:
-        head = lock.tool.draft_head_id
-        state = services.acquire_draft_lock(
-            tool=lock.tool,
-            actor=actor,
-            draft_head_id=str(head) if head else "",
-            force=True,
-            reason=reason,
-        )
-        return f"you hold the lock now (token {state.token})."
 
 
 @admin.register(Profession)

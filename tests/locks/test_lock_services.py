@@ -24,7 +24,7 @@ from apps.tools.exceptions import DraftHeadMoved, ToolEditDenied
 from apps.tools.models import Tool, VersionState
 from tests.concurrency import run_together
 from tests.factories import UserFactory
-from tests.factories.tools import SOURCE, make_draft, make_tool
+from tests.factories.tools import SOURCE, make_draft, make_publishable, make_tool
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +339,21 @@ def test_two_sweeps_at_once_expire_each_lock_once():
     for tool in tools:
         assert events(tool) == ["acquired", "expired"]
         assert DraftLock.objects.get(tool=tool).holder is None
+
+
+def test_an_admin_takes_over_the_lock_on_the_head_and_is_refused_on_a_former_head():
+    author, admin = UserFactory(contributor=True), UserFactory(admin=True)
+    tool = make_publishable(make_tool(owner=author))
+    make_draft(tool, author)
+    acquire(tool, author)
+    state = locks.take_over_as_admin(tool_id=tool.pk, actor_id=admin.pk, reason="holiday")
+    assert (state.holder_id, state.forced_by_id) == (admin.pk, admin.pk)
+    event = DraftLockEvent.objects.filter(tool=tool).latest("pk")
+    assert (event.action, event.reason) == ("forced", "holiday")
+    locks.release_as_admin(tool_id=tool.pk, actor_id=admin.pk, reason="done")
+    tool.refresh_from_db()
+    services.submit_for_review(version=tool.draft_head, actor=author)
+    # The lock row still names the version now in review, which is no longer the head.
+    with pytest.raises(NotDraftHead):
+        locks.take_over_as_admin(tool_id=tool.pk, actor_id=admin.pk, reason="late")
+    assert DraftLock.objects.get(tool=tool).holder_id is None

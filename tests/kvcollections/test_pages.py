@@ -417,7 +417,7 @@ def test_json_values_are_shown_as_text_unescaped_and_formatted(world):
     )
     assert "<Nils>" not in html and "<b>" not in html
     # The length is the stored value's; the page says when JSON was formatted.
-    assert f"{len(stored['object'])} characters, JSON shown formatted" in html
+    assert f"{len(stored['object'])} characters · JSON, formatted" in html
 
 
 def test_a_deeply_nested_json_value_is_shown_as_stored(world):

@@ -434,6 +434,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Files served at the site root: /favicon.ico, which browsers and tools ask for on every site.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,10 +1,11 @@
-"""Helpers for template views: domain errors become messages (or a 404 page), never tracebacks;
-a page's run polling interval."""
+"""Helpers for template views: domain errors become messages (or a 404 page), never tracebacks,
+or errors at the fields of the form that asked; a page's run polling interval."""
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -51,3 +52,27 @@ def _back(request: HttpRequest) -> str:
     if referer and same_host and referer != request.build_absolute_uri():
         return referer
     return request.get_full_path() if request.method == "POST" else "/"
+
+
+def add_domain_error(form: forms.Form, exc: DomainError, *, field: str | None = None) -> None:
+    """Show a service's refusal on the form that asked for it: at each field its details name
+    (`details["fields"]`, as ValidationFailed carries them), else at `field`, else above the
+    form."""
+    fields = exc.details.get("fields") if isinstance(exc.details, dict) else None
+    placed = False
+    for name, errors in (fields or {}).items():
+        if name in form.fields:
+            for error in errors:
+                form.add_error(name, str(error))
+            placed = True
+    if not placed:
+        form.add_error(field if field in form.fields else None, exc.message)
+
+
+def focus_first_error(form: forms.Form) -> None:
+    """Put the cursor, and so the browser's scroll, on the first field a refused form marks (or
+    its first field when only the form as a whole was refused): the errors are seen at once."""
+    names = list(form.fields)
+    refused = [name for name in names if name in form.errors] or names[:1]
+    if refused:
+        form.fields[refused[0]].widget.attrs["autofocus"] = True

@@ -1,5 +1,6 @@
 """Collection pages in a project's settings area, the item browser and the JSON download."""
 
+import json
 import sys
 from typing import Any
 from urllib.parse import urlencode
@@ -152,10 +153,12 @@ def _item_page(
 
 def _preview(row: tuple[Any, ...]) -> dict[str, Any]:
     _, key, value, created, updated = row
+    text, is_json = readable_value(value)
     return {
         "key": key,
-        "preview": value[:PREVIEW_CHARACTERS],
-        "truncated": len(value) > PREVIEW_CHARACTERS,
+        "preview": text[:PREVIEW_CHARACTERS],
+        "truncated": len(text) > PREVIEW_CHARACTERS,
+        "is_json": is_json,
         "length": len(value),
         # The full timestamp goes in <time datetime=...>; the page shows it to the second.
         "created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -163,3 +166,17 @@ def _preview(row: tuple[Any, ...]) -> dict[str, Any]:
         "updated": updated.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "updated_text": updated.strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def readable_value(value: str) -> tuple[str, bool]:
+    """The stored value as a person reads it, and whether it is JSON. Tools often store JSON
+    written with escapes (`"Lagerl\\u00f6f"`); an object, array or string is shown pretty-printed
+    with its characters as they are (`"Lagerlöf"`). Anything else is shown exactly as stored.
+    The template escapes the text for HTML."""
+    if value.lstrip()[:1] not in ("{", "[", '"'):
+        return value, False
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's recursion limit
+        return value, False
+    return json.dumps(parsed, ensure_ascii=False, indent=2), True

@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
 from django.db.models import F, QuerySet
+from django.db.models.functions import Now
 
 from apps.accounts.models import User
 from apps.core.identifiers import parse_uuid
@@ -31,7 +32,8 @@ _MEMBER_PROJECT_SQL = """
     FROM {projects} p
     JOIN {memberships} m ON m.content_object_id = p.id AND m.user_id = %s
     JOIN {permissions} perm ON perm.id = m.permission_id
-    WHERE p.id = %s AND (p.deletion_scheduled_at IS NULL OR %s)
+    WHERE p.id = %s
+      AND (p.deletion_scheduled_at IS NULL OR (%s AND p.deletion_scheduled_at > now()))
 """.format(  # noqa: S608 - names come from model metadata; values are bound parameters
     project_columns=", ".join(f"p.{field.column}" for field in Project._meta.concrete_fields),
     projects=Project._meta.db_table,
@@ -52,6 +54,9 @@ def get_project_for_user(
     :raises BadRequest: `project_id` is not a UUID
     :raises ProjectNotFound: no such project, or the caller is not a member (same answer)
     :raises ProjectRoleRequired: a member whose role is below `min_role`
+
+    A project scheduled for deletion is found only with `include_scheduled`, and only until its
+    grace period ends (database clock): after that it is gone, even before the purge job runs.
     """
     pk = (
         project_id
@@ -74,6 +79,18 @@ def get_project_for_user(
             details={"required_role": min_role.value, "your_role": project.caller_role.value},
         )
     return project
+
+
+def scheduled_projects_owned_by(user: User | AnonymousUser) -> QuerySet[Project]:
+    """Projects scheduled for deletion whose grace period is still running, where `user` is
+    an owner (owners alone may restore them)."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(
+        deletion_scheduled_at__gt=Now(),
+        memberships__user=user,
+        memberships__permission__codename=ProjectRole.OWNER.codename,
+    )
 
 
 def role_in_project(*, user_id: int, project_id: uuid.UUID) -> ProjectRole | None:

@@ -107,7 +107,11 @@ def restore_project(*, project: Project, actor: User) -> Project:
             )
     except IntegrityError:
         # The name was freed by the schedule and given to a new sandbox since.
-        raise SandboxNameTaken(details={"name": project.name}) from None
+        message = (
+            f"“{project.name}” cannot be restored: another live sandbox of the parent project "
+            "took this name meanwhile. Rename that sandbox, then restore this one."
+        )
+        raise SandboxNameTaken(message, details={"name": project.name}) from None
     project.deletion_scheduled_at = None
     log.info("project.restored", project_id=str(project.pk), user_id=actor.pk)
     return project

@@ -20,9 +20,10 @@ from apps.accounts.access import authenticated_user
 from apps.accounts.models import User
 from apps.core.exceptions import DomainError
 from apps.core.identifiers import parse_uuid
-from apps.core.web import domain_errors_to_messages
+from apps.core.web import add_domain_error, domain_errors_to_messages
 from apps.projects import access as projects_access
-from apps.projects.exceptions import ProjectRoleRequired
+from apps.projects import views as project_views
+from apps.projects.exceptions import ProjectRoleRequired, SandboxNameTaken
 from apps.projects.models import Project, ProjectRole
 from apps.sandbox_projects import services
 from apps.sandbox_projects.forms import MergeForm, SandboxForm
@@ -59,18 +60,24 @@ def sandbox_create(request: HttpRequest, project_id: str) -> HttpResponse:
         user=user, project_id=project_id, min_role=ProjectRole.EDITOR
     )
     form = SandboxForm(request.POST)
-    if not form.is_valid():
-        reasons = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        messages.error(request, f"The sandbox was not created. {reasons}")
-        return redirect("projects:project-detail", project_id=parent.pk)
-    sandbox = services.provision_sandbox(
-        parent=parent,
-        actor=user,
-        name=form.cleaned_data["name"],
-        colour=form.cleaned_data["colour"] or None,
+    if form.is_valid():
+        try:
+            sandbox = services.provision_sandbox(
+                parent=parent,
+                actor=user,
+                name=form.cleaned_data["name"],
+                colour=form.cleaned_data["colour"] or None,
+            )
+        except DomainError as exc:
+            taken = isinstance(exc, SandboxNameTaken)
+            add_domain_error(form, exc, field="name" if taken else None)
+        else:
+            messages.success(request, f"Sandbox “{sandbox.name}” created.")
+            return redirect("projects:project-detail", project_id=sandbox.pk)
+    # Shown again on the project page, at the form, with what was typed.
+    return project_views.project_page(
+        request, parent, sandbox_form=form, status=project_views.FORM_REFUSED
     )
-    messages.success(request, f"Sandbox “{sandbox.name}” created.")
-    return redirect("projects:project-detail", project_id=sandbox.pk)
 
 
 @login_required

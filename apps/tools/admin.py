@@ -208,12 +208,26 @@ def _version_label(version: ToolVersion) -> str:
     return f"{version.tool} v{version.version_number}"
 
 
+class SandboxCopyFilter(admin.SimpleListFilter):
+    title = "sandbox copy"
+    parameter_name = "sandbox_copy"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "In a sandbox project"), ("no", "In a top-level project")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(tool__project__parent__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(ToolVersion)
 class ToolVersionAdmin(ServiceOwnedAdmin[ToolVersion]):
     """Versions are append-only content; only the workflow services change their state."""
 
     list_display = (
         "tool",
+        "project",
         "version_number",
         "state",
         "created_by",
@@ -221,8 +235,9 @@ class ToolVersionAdmin(ServiceOwnedAdmin[ToolVersion]):
         "published_at",
         "change_summary",
     )
-    list_filter = ("state", "tool")
-    list_select_related = ("tool", "created_by")
+    # A sandbox's tools are copies with the parent's titles: the project tells them apart.
+    list_filter = ("state", SandboxCopyFilter, ("tool__project", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("tool__project", "created_by")
     search_fields = ("tool__title", "tool__slug", "id", "change_summary")
     ordering = ("-created_at",)
     fieldsets = (
@@ -235,6 +250,10 @@ class ToolVersionAdmin(ServiceOwnedAdmin[ToolVersion]):
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return is_admin(request)
+
+    @admin.display(description="project", ordering="tool__project__name")
+    def project(self, version: ToolVersion) -> str:
+        return version.tool.project.name
 
     def has_rollback_permission(self, request: HttpRequest) -> bool:
         return isinstance(request.user, User) and request.user.has_role(Role.SUPERUSER)

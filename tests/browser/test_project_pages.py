@@ -132,3 +132,56 @@ def test_outsider_gets_not_found_for_the_project_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("Not Found")
     expect(page.locator("body")).not_to_contain_text(project.name)
     screenshot("not-found")
+
+
+def test_owner_confirms_the_deletion_then_restores_the_project(
+    page, live_server, login, screenshot, alice, project: Project
+):
+    login(page, live_server, alice)
+    page.goto(f"/projects/{project.pk}/")
+
+    page.get_by_role("link", name="Schedule deletion…").click()
+    expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/delete$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete “Alice's project”?")
+    expect(page.locator("#confirm-delete")).to_contain_text("7 days")
+    screenshot("confirm")
+    assert Project.objects.get(pk=project.pk).deletion_scheduled_at is None  # nothing yet
+
+    page.get_by_role("button", name="Schedule deletion of “Alice's project”").click()
+    expect(page).to_have_url(re.compile(r"/projects/scheduled/$"))
+    expect(page.get_by_role("status")).to_contain_text(
+        "“Alice's project” is scheduled for deletion"
+    )
+    row = page.locator("#scheduled-table tr", has_text="Alice's project")
+    expect(row).to_have_count(1)
+    screenshot("scheduled")
+
+    page.goto("/projects/")
+    expect(page.locator("#project-list")).not_to_contain_text("Alice's project")
+    page.get_by_role("link", name="Projects scheduled for deletion").click()
+    page.get_by_role("button", name="Restore Alice's project").click()
+
+    expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))
+    expect(page.get_by_role("status")).to_have_text("“Alice's project” is restored.")
+    assert Project.objects.get(pk=project.pk).deletion_scheduled_at is None
+    screenshot("restored")
+
+
+def test_a_refused_new_member_keeps_the_email_at_the_field(
+    page, live_server, login, screenshot, alice, project: Project
+):
+    login(page, live_server, alice)
+    page.goto(f"/projects/{project.pk}/")
+
+    add_form = page.locator("#add-member")
+    add_form.get_by_label("Email").fill("nobody@example.com")
+    add_form.get_by_label("Role").select_option(label="Editor")
+    add_form.get_by_role("button", name="Add member").click()
+
+    email = page.locator("#add-member").get_by_label("Email")
+    expect(email).to_have_value("nobody@example.com")
+    expect(email).to_be_focused()
+    expect(email).to_have_accessible_description("No active user has this email address.")
+    expect(page.locator("#add-member").get_by_label("Role")).to_have_value("editor")
+    expect(page.locator("#flash-messages")).to_have_count(0)
+    screenshot("refused")

@@ -65,3 +65,44 @@ def test_sign_out_returns_to_login_and_locks_the_pages(page, live_server, login,
     page.goto("/projects/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/projects/$"))
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def create_token(page, name: str) -> str:
+    page.goto("/accounts/tokens/")
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Create token").click()
+    shown = page.locator("#new-token-value")
+    expect(shown).to_have_text(re.compile(r"^skt_pat_\S{20,}$"))
+    return shown.inner_text()
+
+
+def test_copy_puts_the_new_secret_on_the_clipboard_and_says_so(
+    page, live_server, login, screenshot, alice
+):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    login(page, live_server, alice)
+    secret = create_token(page, "laptop")
+
+    page.get_by_role("button", name="Copy").click()
+
+    expect(page.locator("#copy-token-status")).to_have_text("Copied")
+    expect(page.locator("#copy-token-status")).to_have_attribute("role", "status")
+    assert page.evaluate("() => navigator.clipboard.readText()") == secret
+    screenshot("copied")
+
+
+def test_without_clipboard_access_copy_selects_the_secret(
+    page, live_server, login, screenshot, alice
+):
+    # A browser that refuses the Clipboard API (an insecure origin, a denied permission).
+    page.add_init_script(
+        "navigator.clipboard.writeText = () => Promise.reject(new Error('denied'));"
+    )
+    login(page, live_server, alice)
+    secret = create_token(page, "laptop")
+
+    page.get_by_role("button", name="Copy").click()
+
+    expect(page.locator("#copy-token-status")).to_contain_text("press Ctrl+C")
+    assert page.evaluate("() => window.getSelection().toString()") == secret
+    screenshot("selected")

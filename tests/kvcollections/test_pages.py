@@ -389,6 +389,48 @@ def test_values_are_previewed_with_their_length_and_times(world):
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z"', html)
 
 
+def test_json_values_are_shown_as_text_unescaped_and_formatted(world):
+    collection = CollectionFactory(project=world["project"], name="books")
+    stored = {
+        "object": '{"author": "Lagerl\\u00f6f", "title": "<Nils>"}',
+        "string": '"Lagerl\\u00f6f"',
+        "plain": "Lagerl\\u00f6f & <b>",
+        "number": "3",
+        "broken": '{"author": "Lagerl\\u00f6f"',
+    }
+    services.put_items(collection=collection, items=list(stored.items()))
+
+    response = client_for(world["people"]["viewer"]).get(detail_url(world["project"], "books"))
+
+    previews = {item["key"]: item["preview"] for item in response.context["items"]}
+    assert previews == {
+        "object": '{\n  "author": "Lagerlöf",\n  "title": "<Nils>"\n}',
+        "string": '"Lagerlöf"',
+        "plain": stored["plain"],
+        "number": "3",
+        "broken": stored["broken"],
+    }
+    html = response.content.decode()
+    assert escape(previews["object"]) in html
+    assert "Lagerl\\u00f6f" not in html.replace(escape(stored["plain"]), "").replace(
+        escape(stored["broken"]), ""
+    )
+    assert "<Nils>" not in html and "<b>" not in html
+    # The length is the stored value's; the page says when JSON was formatted.
+    assert f"{len(stored['object'])} characters · JSON, formatted" in html
+
+
+def test_a_deeply_nested_json_value_is_shown_as_stored(world):
+    collection = CollectionFactory(project=world["project"], name="deep")
+    deep = "[" * 100_000 + "]" * 100_000
+    services.put_items(collection=collection, items=[("deep", deep)])
+
+    response = client_for(world["people"]["viewer"]).get(detail_url(world["project"], "deep"))
+
+    assert response.status_code == 200
+    assert response.context["items"][0]["preview"] == deep[:200]
+
+
 def test_an_empty_collection_says_so(world):
     CollectionFactory(project=world["project"], name="empty")
     response = client_for(world["people"]["viewer"]).get(detail_url(world["project"], "empty"))

@@ -92,7 +92,7 @@ def test_card_shows_title_summary_project_chips_and_the_run_link(world):
     card = card[: card.index("</li>")]
     assert f'href="/tools/{tool.pk}/run"' in card
     assert "Skapar slumpade elevgrupper" in card
-    assert '<span class="chip project" title="Project">Skola Norr</span>' in card
+    assert '<span class="chip project" title="Project: Skola Norr">Skola Norr</span>' in card
     assert 'href="/tools/?profession=teacher">Teacher</a>' in card
     assert 'href="/tools/?profession=mentor">Mentor</a>' in card
     assert 'href="/tools/?category=planning">Planning</a>' in card

@@ -92,7 +92,7 @@ def test_the_requester_sees_status_times_inputs_and_files(people, tool):
     assert f'href="/tools/{tool.pk}/run"' in html
     for label, value in (("Your name", "Ada"), ("Shout", "Yes"), ("Colour", "Green")):
         assert f"<dt>{label}</dt><dd>{value}</dd>" in html
-    assert "<td>notes.txt</td>" in html and "5\xa0bytes" in html
+    assert '<td class="name">notes.txt</td>' in html and "5\xa0bytes" in html
     assert 'data-state="kept"' in html
     assert 'id="rerun-button"' in html
     assert "Requested by" not in html  # their own run

@@ -197,29 +197,60 @@ def test_a_new_sandbox_lands_on_its_page_with_the_banner(world):
     assert BANNER in html_of(response)
 
 
+def new_sandbox_form(response):
+    return re.search(r'<form[^>]*id="new-sandbox".*?</form>', html_of(response), re.S).group(0)
+
+
 @pytest.mark.parametrize(
-    ("data", "reason"),
+    ("data", "field", "reason"),
     [
-        ({"name": ""}, "This field is required."),
-        ({"name": "Ok", "colour": "red"}, "Enter a valid value."),
-        ({"name": "x" * 121}, "at most 120 characters"),
+        ({"name": ""}, "name", "This field is required."),
+        ({"name": "Kept name", "colour": "red"}, "colour", "Enter a valid value."),
+        ({"name": "x" * 121}, "name", "at most 120 characters"),
     ],
 )
-def test_a_bad_new_sandbox_form_is_a_message(world, data, reason):
-    response = client_as("owner", world).post(create_url(world["parent"]), data, follow=True)
-    assert response.redirect_chain == [(project_url(world["parent"]), 302)]
-    [message] = messages_of(response)
-    assert message.startswith("The sandbox was not created.") and reason in message
+def test_a_bad_new_sandbox_form_shows_the_error_at_the_field_and_keeps_the_input(
+    world, data, field, reason
+):
+    response = client_as("owner", world).post(create_url(world["parent"]), data)
+
+    assert response.status_code == 400
+    assert messages_of(response) == []
+    form = new_sandbox_form(response)
+    errors = re.search(rf'<ul class="errorlist" id="id_sandbox_{field}_error">(.*?)</ul>', form)
+    assert reason in errors.group(1)
+    assert f'aria-describedby="id_sandbox_{field}_error"' in form
+    assert f'value="{data["name"]}"' in form
     assert Project.objects.filter(parent=world["parent"]).count() == 1
 
 
-def test_a_taken_sandbox_name_is_a_message(world):
-    page = project_url(world["parent"])
+def test_a_taken_sandbox_name_is_shown_at_the_name_with_the_input_kept(world):
     response = client_as("owner", world).post(
-        create_url(world["parent"]), {"name": "Try-out"}, HTTP_REFERER=page, follow=True
+        create_url(world["parent"]), {"name": "Try-out", "colour": "#123456"}
     )
-    assert messages_of(response) == ["The parent project already has a sandbox with this name."]
+
+    assert response.status_code == 400
+    assert messages_of(response) == []
+    form = new_sandbox_form(response)
+    assert re.search(
+        r'id="id_sandbox_name_error"><li>The parent project already has a sandbox with this name.',
+        form,
+    )
+    assert 'value="Try-out"' in form and 'value="#123456"' in form
+    # The cursor, and so the browser's scroll, goes to the refused field.
+    assert re.search(r'<input type="text" name="name" id="id_sandbox_name"[^>]* autofocus>', form)
     assert Project.objects.filter(parent=world["parent"]).count() == 1
+
+
+def test_a_sandbox_too_deep_is_shown_above_the_form(world, settings):
+    settings.SANDBOX_PROJECT_MAX_DEPTH = 1
+    response = client_as("owner", world).post(create_url(world["sandbox"]), {"name": "Deeper"})
+
+    assert response.status_code == 400
+    form = new_sandbox_form(response)
+    assert 'class="form-errors" role="alert"' in form
+    assert "Sandboxes cannot be nested this deep." in form
+    assert 'value="Deeper"' in form
 
 
 def test_the_new_sandbox_form_needs_a_post_and_a_csrf_token(world):

@@ -1,11 +1,17 @@
 """The tools admin: read-only pages, and actions that go through the tools services."""
 
-import pytest
+import re
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.projects.models import ProjectRole
+from apps.sandbox_projects import services as sandboxes
 from apps.tools import services
 from apps.tools.models import MaintainerChange, Tool, ToolVersion, VersionState
 from tests.clients import client_for
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_project
 from tests.factories.tools import make_draft, make_publishable, make_tool
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +269,41 @@ def test_rollback_is_neither_offered_to_nor_allowed_for_an_admin(
     published_tool.refresh_from_db()
     assert published_tool.active_version.version_number == 2
     assert ToolVersion.objects.filter(tool=published_tool).count() == 2
+
+
+# --- Tool versions: the project column and filters ------------------------------------------------
+
+
+def test_the_versions_list_names_the_project_and_filters_sandbox_copies(
+    superuser_client, author, django_assert_max_num_queries
+):
+    project = make_project({author: ProjectRole.OWNER}, name="Field notes")
+    make_draft(make_tool(owner=author, project=project, title="Grader"), author)
+    sandbox = sandboxes.provision_sandbox(parent=project, actor=author, name="Try-out")
+
+    html = superuser_client.get(VERSIONS).content.decode()
+    assert re.search(r'<th scope="col" class="sortable column-project">', html)
+    assert '<td class="field-project">Field notes</td>' in html
+    assert '<td class="field-project">Try-out</td>' in html
+
+    def listed(**query):
+        return list(superuser_client.get(VERSIONS, query).context["cl"].result_list)
+
+    copies, originals = listed(sandbox_copy="yes"), listed(sandbox_copy="no")
+    assert [version.tool.project_id for version in copies] == [sandbox.pk]
+    assert [version.tool.project_id for version in originals] == [project.pk]
+    assert listed(tool__project__id__exact=str(sandbox.pk)) == copies
+
+
+def test_the_versions_list_reads_no_project_per_row(superuser_client, author):
+    project = make_project({author: ProjectRole.OWNER}, name="Field notes")
+    make_draft(make_tool(owner=author, project=project, title="T0"), author)
+    with CaptureQueriesContext(connection) as few:
+        superuser_client.get(VERSIONS)
+    for number in range(1, 6):
+        other = make_project({author: ProjectRole.OWNER}, name=f"Project {number}")
+        make_draft(make_tool(owner=author, project=other, title=f"T{number}"), author)
+    with CaptureQueriesContext(connection) as many:
+        superuser_client.get(VERSIONS)
+    # The project filter lists the projects with versions: one query, however many.
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -1,6 +1,7 @@
 """The tool settings page (`/tools/<id>/settings`): slug, professions and categories,
 maintainers, publishing. Each form calls one existing service of apps.tools.services, which
-decides who may do what (today: global admins for every form here); the page only shows the
+decides who may do what (slug and taxonomy: the tool's maintainers while it is unpublished,
+global admins always; maintainers and publishing: global admins); the page only shows the
 fields read-only to those the service would refuse, and puts a refusal at the field it is
 about, keeping what was typed.
 
@@ -195,6 +196,7 @@ def _context(tool: Tool, user: User, bound: dict[str, forms.Form]) -> dict[str, 
         "tool": tool,
         "project": tool.project,
         "is_admin": user.has_role(Role.ADMIN),
+        "may_prepare_listing": tools_access.may_prepare_listing(user=user, tool=tool),
         "is_superuser": user.has_role(Role.SUPERUSER),
         "slug_is_placeholder": tool.slug.startswith(PLACEHOLDER_PREFIX),
         "slug_form": bound.get("slug") or SlugForm(initial={"slug": _slug_initial(tool)}),

@@ -56,6 +56,15 @@ def can_edit(*, user: User, tool: Tool) -> bool:
     return user.has_role(Role.CONTRIBUTOR) and is_maintainer(user=user, tool=tool)
 
 
+def may_prepare_listing(*, user: User, tool: Tool) -> bool:
+    """Whether `user` may set the tool's slug, professions and categories: global admins always;
+    its maintainers while it is unpublished, so an author takes a new tool all the way to review
+    without waiting for an admin. Once published, its listing is the admins' to change."""
+    if user.has_role(Role.ADMIN):
+        return True
+    return not tool.is_published and can_edit(user=user, tool=tool)
+
+
 def get_tool_for_user(
     *, user: User | AnonymousUser, tool_id: str | uuid.UUID, edit: bool = False
 ) -> Tool:

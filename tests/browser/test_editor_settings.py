@@ -14,8 +14,8 @@ from apps.accounts.models import User
 from apps.projects.models import ProjectRole
 from apps.tools.models import Category, Profession, Tool, VersionState
 from tests.browser.conftest import run_and_wait
-from tests.browser.test_editor_core import leave, replace_in_editor
-from tests.factories import UserFactory, make_project
+from tests.browser.test_editor_core import replace_in_editor
+from tests.factories import make_project
 
 pytestmark = pytest.mark.browser
 
@@ -24,31 +24,24 @@ SOURCE = """def run_tool(input_dir, output_dir):
 """
 
 
-def admin_sets_the_requirements(browser, live_server, login, admin, settings_url) -> None:
-    # An admin sets them on the same page: a bad slug is refused at the field and kept.
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    admin_page = context.new_page()
-    login(admin_page, live_server, admin)
-    admin_page.goto(settings_url)
-    slug = admin_page.locator("#id_slug")
+def sets_the_requirements(page: Page) -> None:
+    # On the settings page: a bad slug is refused at the field and kept, then a good one saved.
+    slug = page.locator("#id_slug")
     slug.fill("Seating Plan!")
-    expect(admin_page.locator("#slug-preview")).to_have_attribute("data-valid", "false")
-    admin_page.get_by_role("button", name="Save slug").click()
-    expect(admin_page.locator("#slug .errorlist")).to_contain_text("joined by single hyphens")
+    expect(page.locator("#slug-preview")).to_have_attribute("data-valid", "false")
+    page.get_by_role("button", name="Save slug").click()
+    expect(page.locator("#slug .errorlist")).to_contain_text("joined by single hyphens")
     expect(slug).to_have_value("Seating Plan!")
     slug.fill("seating-plan")
-    expect(admin_page.locator("#slug-preview")).to_contain_text("School / seating-plan")
-    expect(admin_page.locator("#slug-preview")).to_have_attribute("data-valid", "true")
-    admin_page.get_by_role("button", name="Save slug").click()
-    expect(admin_page.locator("#current-slug")).to_have_text("seating-plan")
-    admin_page.get_by_label("Teacher").check()
-    admin_page.get_by_label("Planning").check()
-    admin_page.get_by_role("button", name="Save professions and categories").click()
-    expect(admin_page.locator(".messages")).to_contain_text("Professions and categories saved.")
-    expect(admin_page.get_by_label("Teacher")).to_be_checked()
-    leave(admin_page)
-    context.close()
+    expect(page.locator("#slug-preview")).to_contain_text("School / seating-plan")
+    expect(page.locator("#slug-preview")).to_have_attribute("data-valid", "true")
+    page.get_by_role("button", name="Save slug").click()
+    expect(page.locator("#current-slug")).to_have_text("seating-plan")
+    page.get_by_label("Teacher").check()
+    page.get_by_label("Planning").check()
+    page.get_by_role("button", name="Save professions and categories").click()
+    expect(page.locator(".messages")).to_contain_text("Professions and categories saved.")
+    expect(page.get_by_label("Teacher")).to_be_checked()
 
 
 def test_a_contributor_takes_a_new_tool_to_review(
@@ -62,7 +55,6 @@ def test_a_contributor_takes_a_new_tool_to_review(
     Profession.objects.create(slug="teacher", label="Teacher")
     Category.objects.create(slug="planning", label="Planning")
     project = make_project({alice: ProjectRole.OWNER}, name="School")
-    admin = UserFactory(email="root@example.com", admin=True)
 
     # Create the tool from the project's tool list; the editor offers "Create draft".
     login(page, live_server, alice)
@@ -94,13 +86,11 @@ def test_a_contributor_takes_a_new_tool_to_review(
     expect(requirements.nth(0)).to_contain_text("real slug")
     assert tool.versions.filter(state=VersionState.IN_REVIEW).count() == 0
 
-    # The link leads to the section; the settings are the admins' (the page says so).
+    # The link leads to the section, where she sets what the tool needs herself.
     requirements.nth(0).get_by_role("link").click()
     expect(page).to_have_url(f"{live_server.url}{settings_url}#slug")
-    expect(page.locator("#admin-only-note")).to_be_visible()
-    expect(page.locator("#slug-form")).to_have_count(0)
-
-    admin_sets_the_requirements(browser, live_server, login, admin, settings_url)
+    expect(page.locator("#admin-only-note")).to_contain_text("You set the slug")
+    sets_the_requirements(page)
 
     # Back in the editor: the submit goes through, and the next step is "Create draft".
     page.goto(f"/tools/{tool.pk}/edit")

@@ -111,20 +111,41 @@ def test_the_page_shows_every_section_with_its_anchor_and_the_slug_rules(tool, p
     assert "alice@example.com" in html
 
 
-def test_a_maintainer_who_is_not_admin_sees_every_setting_read_only(tool, people, taxonomy):
+def test_a_maintainer_sets_slug_and_taxonomy_of_an_unpublished_tool_and_only_sees_the_rest(
+    tool, people, taxonomy
+):
     html = client_for(people["maintainer"]).get(url(tool)).content.decode()
     assert 'id="admin-only-note"' in html
-    for form_id in ("slug-form", "maintainer-add-form", "publish-form"):
+    assert 'id="slug-form"' in html
+    assert '<fieldset id="professions" >' in html
+    for form_id in ("maintainer-add-form", "publish-form"):
         assert f'id="{form_id}"' not in html
-    assert '<fieldset id="professions" disabled>' in html
     assert "Remove alice@example.com" not in html
+    client = client_for(people["maintainer"])
+    assert post(client, tool, "slug", slug="reading-list").status_code == 302
+    teacher = str(taxonomy["teacher"].pk)
+    assert post(client, tool, "taxonomy", professions=[teacher]).status_code == 302
+    fresh = Tool.objects.get(pk=tool.pk)
+    assert fresh.slug == "reading-list"
+    assert list(fresh.professions.values_list("pk", flat=True)) == [taxonomy["teacher"].pk]
+
+
+def test_once_published_a_maintainer_sees_slug_and_taxonomy_read_only(tool, people, taxonomy):
+    Tool.objects.filter(pk=tool.pk).update(is_published=True, slug="fixed")
+    client = client_for(people["maintainer"])
+    html = client.get(url(tool)).content.decode()
+    assert 'id="slug-form"' not in html
+    assert '<fieldset id="professions" disabled>' in html
+    teacher = str(taxonomy["teacher"].pk)
+    response = post(client, tool, "taxonomy", professions=[teacher])
+    assert response.status_code == 403
+    assert "only global admins" in response.content.decode()
+    assert not Tool.objects.get(pk=tool.pk).professions.exists()
 
 
 @pytest.mark.parametrize(
     ("form", "data"),
     [
-        ("slug", {"slug": "reading-list"}),
-        ("taxonomy", {"professions": ["PROFESSION"]}),
         ("maintainer-add", {"email": "eddie@example.com"}),
         ("maintainer-remove", {"user_id": "ALICE"}),
         ("publish", {}),

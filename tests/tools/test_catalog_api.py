@@ -1,4 +1,5 @@
-"""Metadata, slug, taxonomy, maintainers and tool publishing through HTTP (admin actions)."""
+"""Metadata, slug, taxonomy, maintainers and tool publishing through HTTP: admin actions, but
+the slug and taxonomy of an unpublished tool are its maintainers' to set too."""
 
 import pytest
 
@@ -48,6 +49,25 @@ def test_metadata_and_slug_are_admin_actions(tool, owner, admin, api_client_for)
     )
     bad = client.patch(url(tool, "slug"), {"slug": "no spaces"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "INVALID_SLUG")
+
+
+def test_maintainers_set_slug_and_taxonomy_until_the_tool_is_published(
+    tool, owner, admin, api_client_for
+):
+    teacher = Profession.objects.create(slug="teacher", label="Teacher")
+    maintainer = api_client_for(owner)
+    assert maintainer.patch(url(tool, "slug"), {"slug": "seating"}).json()["slug"] == "seating"
+    body = {"profession_ids": [teacher.pk], "category_ids": []}
+    answer = maintainer.patch(url(tool, "taxonomy"), body, format="json")
+    assert answer.json()["profession_ids"] == [teacher.pk]
+    outsider = api_client_for(UserFactory(contributor=True))
+    assert outsider.patch(url(tool, "slug"), {"slug": "mine"}).status_code == 404
+    type(tool).objects.filter(pk=tool.pk).update(is_published=True)
+    refused = maintainer.patch(url(tool, "taxonomy"), body, format="json")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "ADMIN_REQUIRED")
+    assert (
+        api_client_for(admin).patch(url(tool, "taxonomy"), body, format="json").status_code == 200
+    )
 
 
 def test_taxonomy_round_trip_and_unknown_ids(tool, admin, api_client_for):

@@ -86,8 +86,8 @@ def update_metadata(*, tool: Tool, actor: User, title: str, summary: str | None 
 @transaction.atomic
 def update_slug(*, tool: Tool, actor: User, slug: str) -> Tool:
     """Give an unpublished tool its URL name. :raises AdminRequired, InvalidSlug:"""
-    require_admin(actor)
     tool = locked(tool)
+    _require_listing_rights(actor, tool)
     slug = slug.strip().lower()
     if tool.is_published:
         raise InvalidSlug("The slug of a published tool cannot change.")
@@ -107,8 +107,8 @@ def set_taxonomy(
     *, tool: Tool, actor: User, profession_ids: list[int], category_ids: list[int]
 ) -> Tool:
     """Replace the tool's professions and categories. :raises AdminRequired, ValidationFailed:"""
-    require_admin(actor)
     tool = locked(tool)
+    _require_listing_rights(actor, tool)
     professions = list(Profession.objects.filter(pk__in=profession_ids))
     categories = list(Category.objects.filter(pk__in=category_ids))
     if len(professions) != len(set(profession_ids)) or len(categories) != len(set(category_ids)):
@@ -116,6 +116,15 @@ def set_taxonomy(
     tool.professions.set(professions)
     tool.categories.set(categories)
     return tool
+
+
+def _require_listing_rights(actor: User, tool: Tool) -> None:
+    """:raises AdminRequired: not allowed by access.may_prepare_listing"""
+    if not access.may_prepare_listing(user=actor, tool=tool):
+        raise AdminRequired(
+            "Maintainers set the slug, professions and categories of an unpublished tool; "
+            "once it is published, only global admins change them."
+        )
 
 
 def check_publish_requirements(tool: Tool) -> None:

@@ -86,6 +86,18 @@ def review(request: HttpRequest, version_id: uuid.UUID) -> HttpResponse:
     return render(request, "editor/review.html", _context(request, version, form))
 
 
+def _published_message(reviewed: ToolVersion, active: ToolVersion) -> str:
+    done = (
+        f"Published version {reviewed.version_number} of “{reviewed.tool.title}” as its active "
+        f"version {active.version_number}."
+    )
+    if active.tool.is_published:
+        return f"{done} People of the project run it now."
+    # A first version: the tool itself is listed only once an admin publishes it.
+    settings_url = reverse("editor:tool-settings", kwargs={"tool_id": active.tool_id})
+    return f"{done} The tool is not published yet: publish it on its settings page, {settings_url}"
+
+
 def _decide(
     request: HttpRequest, version: ToolVersion, user: User, data: dict[str, Any]
 ) -> HttpResponse:
@@ -95,11 +107,7 @@ def _decide(
             active = tools_services.publish_version(
                 version=version, actor=user, change_summary=data["message"]
             )
-            messages.success(
-                request,
-                f"Published version {version.version_number} of “{title}” "
-                f"(now live as version {active.version_number}).",
-            )
+            messages.success(request, _published_message(version, active))
         else:
             draft = tools_services.request_changes(
                 version=version, actor=user, message=data["message"]

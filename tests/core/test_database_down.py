@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from apps.core.unavailable import unavailable
@@ -137,28 +137,42 @@ def _kill_this_connection() -> None:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
-def test_a_write_that_broke_before_commit_was_not_applied(world):
-    with pytest.raises(Exception) as caught, transaction.atomic():
+def _create_after_losing_the_connection(project) -> None:
+    with transaction.atomic():
         connection.ensure_connection()
         _kill_this_connection()
-        collection_services.create_collection(project=world["project"], name="lost")
+        collection_services.create_collection(project=project, name="lost")
+
+
+def _create_then_lose_the_connection(project) -> None:
+    with transaction.atomic():
+        collection_services.create_collection(project=project, name="maybe")
+        _kill_this_connection()  # the COMMIT is the first statement to find it gone
+
+
+def _run_into_the_statement_timeout() -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 1")
+        cursor.execute("SELECT pg_sleep(1)")
+
+
+def test_a_write_that_broke_before_commit_was_not_applied(world):
+    with pytest.raises(DatabaseError) as caught:
+        _create_after_losing_the_connection(world["project"])
     outage = unavailable(caught.value, method="POST")
     assert (outage.dependency, outage.outcome) == ("database", "not_applied")
     connection.close()
 
 
 def test_a_write_whose_commit_broke_has_an_unknown_outcome(world):
-    with pytest.raises(Exception) as caught, transaction.atomic():
-        collection_services.create_collection(project=world["project"], name="maybe")
-        _kill_this_connection()  # the COMMIT is the first statement to find it gone
+    with pytest.raises(DatabaseError) as caught:
+        _create_then_lose_the_connection(world["project"])
     outage = unavailable(caught.value, method="POST")
     assert (outage.dependency, outage.outcome) == ("database", "unknown")
     connection.close()
 
 
-def test_a_refused_query_is_a_bug_or_a_domain_error_not_an_outage(world):
-    with pytest.raises(Exception) as caught, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = 1")
-            cursor.execute("SELECT pg_sleep(1)")
+def test_a_refused_query_is_not_an_outage(world):
+    with pytest.raises(DatabaseError) as caught:
+        _run_into_the_statement_timeout()
     assert unavailable(caught.value) is None

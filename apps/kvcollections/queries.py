@@ -119,14 +119,15 @@ ORDER BY collection_id, id LIMIT %s
 # never sit in memory at once. `fetched` counts the rows the LIMIT produced before that cut.
 _BUDGET_PAGE_SQL = f"""
 SELECT {ITEM_COLUMNS}, fetched FROM (
-    SELECT *, sum(octet_length(value)) OVER (ORDER BY id) AS running, count(*) OVER () AS fetched
+    SELECT *, sum(octet_length(value)) OVER (ORDER BY collection_id, id) AS running,
+           count(*) OVER () AS fetched
     FROM (
         SELECT * FROM {ITEMS} WHERE {_KEYSET_RANGE}{{conditions}}
         ORDER BY collection_id, id LIMIT %s
     ) AS page
 ) AS sized
 WHERE running - octet_length(value) < %s
-ORDER BY id
+ORDER BY collection_id, id
 """  # noqa: S608 - fixed names; values are parameters
 
 

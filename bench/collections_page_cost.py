@@ -6,10 +6,11 @@ items, interleaved with each other and with `pc-big`. Six pages of 1,000 items a
 `GET /collections/{name}?limit=1000[&cursor=...]` with a personal token: the first, a middle and
 the last page of `pc-big` and of one small collection. One client sends them in turn, one at a
 time, on a new connection each (as bench/collections_deep_page.py does); latency is to the last
-byte of the body. The server runs one sync worker with the production database settings, so
-the page statement becomes a prepared statement and PostgreSQL may switch it to a generic plan.
+byte of the body. The server runs one sync worker, twice (SERVER_CONFIGS): with the production
+database settings (the page statement becomes a prepared statement, and PostgreSQL may switch
+it to a generic plan), and never preparing (every page gets a plan of its own parameters).
 
-Target: median(slowest page) / median(fastest page) <= 1.5.
+Target: median(slowest page) / median(fastest page) <= 1.5 in each configuration.
 
 The same pages are also fetched with psycopg alone, with the statement the API runs
 (apps.kvcollections.queries.page_query) and with the statement used before issue 15
@@ -41,6 +42,13 @@ OLD_PAGE_SQL = (
     " WHERE collection_id = %s AND id > %s ORDER BY id LIMIT %s"
 )
 PLAN_MODES = ("force_custom_plan", "force_generic_plan")
+# The API's own database settings (psycopg prepares a statement on its 5th use; PostgreSQL then
+# may switch to a generic plan), and the same server never preparing, so every page is planned
+# for its own parameters: what a fresh connection, or a pooler without prepared statements, runs.
+SERVER_CONFIGS = {
+    "prepared": {"API_THROTTLE_USER": THROTTLE_USER_RATE},
+    "custom plans": {"API_THROTTLE_USER": THROTTLE_USER_RATE, "DB_PREPARE_THRESHOLD": "1000000"},
+}
 
 
 @dataclass(frozen=True)
@@ -164,14 +172,27 @@ def run(options: harness.BenchOptions) -> harness.BenchResult:
                 raw[(page.name, version, mode)] = raw_ms(statement, mode)
     harness.close_db_connections()
     requests = max(MIN_REQUESTS, 10 * options.rounds)
-    overrides = {"API_THROTTLE_USER": THROTTLE_USER_RATE}
+    timings, server = {}, None
+    for config, overrides in SERVER_CONFIGS.items():
+        timings[config], server = http_timings(config, overrides, page_list, fixture, requests)
+    assert server is not None
+    return report(timings, raw, size, server, options)
+
+
+def http_timings(
+    config: str,
+    overrides: dict[str, str],
+    page_list: list[Page],
+    fixture: page_cost_data.Fixture,
+    requests: int,
+) -> tuple[dict[str, list[float]], harness.Server]:
     headers = fixture.headers
     with harness.gunicorn_server(NAME, overrides, workers=1) as server:
-        print(f"  gunicorn: 1 sync worker at {server.base_url}")
+        print(f"  gunicorn ({config}): 1 sync worker at {server.base_url}")
         for page in page_list:
             verify(server, page, headers)
-        print(f"  verified: every page holds {PAGE_LIMIT} items from the expected key")
-        print(f"  warm-up: {WARMUP_REQUESTS} requests each; then {requests} each, in turn")
+        print(f"    verified: every page holds {PAGE_LIMIT} items from the expected key")
+        print(f"    warm-up: {WARMUP_REQUESTS} requests each; then {requests} each, in turn")
         for _ in range(WARMUP_REQUESTS):
             for page in page_list:
                 harness.timed_get(server, page.path(), headers)
@@ -179,38 +200,47 @@ def run(options: harness.BenchOptions) -> harness.BenchResult:
         for _ in range(requests):
             for page in page_list:
                 timings[page.name].append(harness.timed_get(server, page.path(), headers)[0])
-        return report(timings, raw, size, server, options)
+    return timings, server
 
 
 def report(
-    timings: dict[str, list[float]],
+    timings: dict[str, dict[str, list[float]]],
     raw: dict[tuple[str, str, str], float],
     size: dict[str, Any],
     server: harness.Server,
     options: harness.BenchOptions,
 ) -> harness.BenchResult:
-    medians = {name: statistics.median(values) for name, values in timings.items()}
-    fastest = min(medians.values())
-    ratio = max(medians.values()) / fastest
+    medians = {
+        config: {name: statistics.median(values) for name, values in pages.items()}
+        for config, pages in timings.items()
+    }
+    fastest = {config: min(values.values()) for config, values in medians.items()}
+    ratios = {config: max(medians[config].values()) / fastest[config] for config in medians}
+    ratio = max(ratios.values())
     print()
-    print(f"  {'':<13} {'HTTP API':>18}   {'raw SQL ms (custom / generic plan)':>36}")
-    print(
-        f"  {'page':<13} {'median ms':>10} {'x fastest':>9}   {'now':>17} {'before issue 15':>18}"
-    )
-    for name, median in medians.items():
+    print("  HTTP API median ms (x fastest page); raw SQL median ms (custom/generic plan)")
+    header = "".join(f"{config:>20}" for config in medians)
+    print(f"  {'page':<13}{header}   {'SQL now':>13} {'SQL before':>13}")
+    for name in medians[next(iter(medians))]:
+        http = "".join(
+            f"{medians[config][name]:>12.2f} ({medians[config][name] / fastest[config]:.2f})"
+            for config in medians
+        )
         now = "/".join(f"{raw[(name, 'now', mode)]:.2f}" for mode in PLAN_MODES)
         old = "/".join(f"{raw[(name, 'old', mode)]:.2f}" for mode in PLAN_MODES)
-        print(f"  {name:<13} {median:>10.2f} {median / fastest:>9.2f}   {now:>17} {old:>18}")
-    print(harness.ratio_line("slowest", "fastest", ratio, TARGET_RATIO, higher=False))
+        print(f"  {name:<13}{http}   {now:>13} {old:>13}")
+    for config, value in ratios.items():
+        print(harness.ratio_line("slowest", f"fastest ({config})", value, TARGET_RATIO, False))
+    first = next(iter(timings.values()))
     return harness.write_custom_result(
         NAME,
         ratio=ratio,
         target=TARGET_RATIO,
         higher_is_better=False,
         cases={
-            name: {
-                "median_ms": medians[name],
-                "ratio_to_fastest": medians[name] / fastest,
+            f"{config}/{name}": {
+                "median_ms": medians[config][name],
+                "ratio_to_fastest": medians[config][name] / fastest[config],
                 "raw_ms": {
                     f"{version}/{mode}": raw[(name, version, mode)]
                     for version in ("now", "old")
@@ -218,16 +248,18 @@ def report(
                 },
                 "ms": values,
             }
-            for name, values in timings.items()
+            for config, pages in timings.items()
+            for name, values in pages.items()
         },
-        order=list(timings) * len(next(iter(timings.values()))),
+        order=list(first) * len(next(iter(first.values()))),
         config={
             "rounds": options.rounds,
-            "requests_each": len(next(iter(timings.values()))),
+            "requests_each": len(next(iter(first.values()))),
             "warmup_requests_each": WARMUP_REQUESTS,
             "page_limit": PAGE_LIMIT,
             "data_version": page_cost_data.DATA_VERSION,
             "table": size,
+            "server_configs": SERVER_CONFIGS,
         },
         server=server,
     )

@@ -7,11 +7,8 @@ custom and a forced generic plan: the page must be a scan of `kvcollections_item
 no sort and no row filtered out; deletes must stay within the collection's index range.
 """
 
-import json
-import re
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 from django.db.models import Count
@@ -19,6 +16,7 @@ from django.db.models import Count
 from apps.kvcollections.models import CollectionItem
 from apps.kvcollections.queries import ITEMS, ItemFilter, page_query
 from tests.factories import CollectionFactory
+from tests.query_plans import describe, nodes, plans_of, rows_read, scans
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +27,6 @@ LARGE_ITEMS = 110_000  # interleaved with the small ones, one item in three
 SMALL_COLLECTIONS = 110
 SMALL_ITEMS = 2_000
 PAGE = 1001  # what iter_pages asks for: a page of 1,000 and one more to see if more follow
-PLAN_MODES = ("force_custom_plan", "force_generic_plan")
 CURSOR_INDEX = "kvcollections_item_cursor"
 PRIMARY_KEY = "kvcollections_collectionitem_pkey"
 # Rows a custom plan may read for a page: the page and the few rows of other collections after
@@ -85,73 +82,19 @@ def _nth_id(collection: Any, position: int) -> int:
     return int(ids.values_list("id", flat=True)[position - 1])
 
 
-def _plans(sql: str, args: list[Any]) -> dict[str, dict[str, Any]]:
-    """EXPLAIN ANALYZE of `sql` prepared with $n parameters, as the application's connection
-    sends it, executed under each plan cache mode."""
-    numbered = iter(range(1, len(args) + 1))
-    prepared = re.sub(r"%s", lambda _: f"${next(numbered)}", sql)
-    raw = connection.connection
-    plans = {}
-    with psycopg.ClientCursor(raw) as cursor:
-        cursor.execute(f"PREPARE page_plan AS {prepared}")
-        try:
-            for mode in PLAN_MODES:
-                cursor.execute(f"SET plan_cache_mode = {mode}")
-                placeholders = ", ".join(["%s"] * len(args))
-                cursor.execute(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_plan({placeholders})", args
-                )
-                plans[mode] = cursor.fetchone()[0][0]["Plan"]
-        finally:
-            cursor.execute("DEALLOCATE page_plan")
-            cursor.execute("RESET plan_cache_mode")
-    return plans
-
-
-def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(node for child in plan.get("Plans", []) for node in _nodes(child))]
-
-
-def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """The scans that read the items table, each with the index it uses ("Index Name"; a bitmap
-    heap scan's comes from its bitmap index scan)."""
-    scans = []
-    for node in _nodes(plan):
-        if "Relation Name" not in node:
-            continue
-        if node["Node Type"] == "Bitmap Heap Scan":
-            node = {**node, "Index Name": node["Plans"][0].get("Index Name")}
-        scans.append(node)
-    return scans
-
-
-def _describe(plan: dict[str, Any]) -> str:
-    return json.dumps(plan, indent=1)[:3000]
-
-
-def _rows_read(plan: dict[str, Any]) -> int:
-    """Rows the plan took from the items table, including those its filters threw away."""
-    return sum(
-        scan["Actual Rows"]
-        + scan.get("Rows Removed by Filter", 0)
-        + scan.get("Rows Removed by Index Recheck", 0)
-        for scan in _scans(plan)
-    )
-
-
 def _walks_the_cursor_index_only(plan: dict[str, Any]) -> bool:
-    scans = _scans(plan)
+    found = scans(plan)
     return (
-        [(scan["Node Type"], scan.get("Index Name")) for scan in scans]
+        [(scan["Node Type"], scan.get("Index Name")) for scan in found]
         == [("Index Scan", CURSOR_INDEX)]
-        and scans[0].get("Rows Removed by Filter", 0) == 0
-        and not any("Sort" in node["Node Type"] for node in _nodes(plan))
+        and found[0].get("Rows Removed by Filter", 0) == 0
+        and not any("Sort" in node["Node Type"] for node in nodes(plan))
     )
 
 
 def _reads_a_bounded_tail(plan: dict[str, Any]) -> bool:
-    return _rows_read(plan) <= READ_BOUND and all(
-        scan.get("Index Name") in (CURSOR_INDEX, PRIMARY_KEY) for scan in _scans(plan)
+    return rows_read(plan) <= READ_BOUND and all(
+        scan.get("Index Name") in (CURSOR_INDEX, PRIMARY_KEY) for scan in scans(plan)
     )
 
 
@@ -187,10 +130,10 @@ def test_every_page_walks_the_cursor_index(skewed):
                     limit=PAGE,
                 )
                 assert query.budgeted is budgeted
-                plans = _plans(query.sql, query.args)
+                plans = plans_of(query.sql, query.args)
                 failures += _plan_failures(f"{name} {where} budget={budgeted}", plans)
     assert not failures, "\n".join(
-        ["failing pages:", *(case for case, _ in failures), _describe(failures[0][1])]
+        ["failing pages:", *(case for case, _ in failures), describe(failures[0][1])]
     )
 
 
@@ -218,8 +161,8 @@ def test_pages_behind_a_neighbour_walk_the_cursor_index_when_the_table_has_two_c
                 after_id=_nth_id(collection, position),
                 limit=PAGE,
             )
-            plans = _plans(query.sql, query.args)
+            plans = plans_of(query.sql, query.args)
             failures += _plan_failures(f"{collection.name} {where}", plans)
     assert not failures, "\n".join(
-        ["failing pages:", *(case for case, _ in failures), _describe(failures[0][1])]
+        ["failing pages:", *(case for case, _ in failures), describe(failures[0][1])]
     )

@@ -13,19 +13,20 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from apps.kvcollections.models import CollectionItem
+from apps.kvcollections.models import Collection, CollectionItem
 from apps.kvcollections.queries import ITEMS, ItemFilter, page_query
+from apps.kvcollections.services import create_empty_collections
 from tests.factories import CollectionFactory
 from tests.query_plans import describe, nodes, plans_of, rows_read, scans
 
 pytestmark = pytest.mark.django_db
 
 HUGE_ITEMS = 30_000  # loaded first
-LARGE_ITEMS = 110_000  # interleaved with the small ones, one item in three
+LARGE_ITEMS = 60_500  # interleaved with the small ones, one item in three
 # More small collections than the planner's list of most common values holds (100), so their
 # sizes are estimated, not known; each holds two pages.
 SMALL_COLLECTIONS = 110
-SMALL_ITEMS = 2_000
+SMALL_ITEMS = 1_100
 PAGE = 1001  # what iter_pages asks for: a page of 1,000 and one more to see if more follow
 CURSOR_INDEX = "kvcollections_item_cursor"
 PRIMARY_KEY = "kvcollections_collectionitem_pkey"
@@ -41,7 +42,9 @@ READ_BOUND = 5 * PAGE
 def skewed() -> dict[str, Any]:
     huge = CollectionFactory()
     large = CollectionFactory(project=huge.project)
-    smalls = [CollectionFactory(project=huge.project) for _ in range(SMALL_COLLECTIONS)]
+    names = [f"small-{index:03d}" for index in range(SMALL_COLLECTIONS)]
+    create_empty_collections(project_id=huge.project.pk, names=names)
+    smalls = list(Collection.objects.filter(project=huge.project, name__in=names).order_by("name"))
     small_ids = [str(small.pk) for small in smalls]
     insert = (
         f"INSERT INTO {ITEMS} (collection_id, key, value, created_at, updated_at) "  # noqa: S608

@@ -1,0 +1,67 @@
+"""PostgreSQL's postmaster is SIGKILLed under load and started again a few seconds later
+(docs/architecture.md, "Outages"): nothing acknowledged is lost, clients see only 503 while it
+is down, and service is whole again within 2 s of its return, without restarting anything."""
+
+import time
+
+import pytest
+
+from tests.faults.load import Load, format_counts, status_counts, within
+from tests.faults.stack import Stack
+
+pytestmark = pytest.mark.faults
+
+LOAD_BEFORE_S = 3.0
+OUTAGE_S = 4.0
+LOAD_AFTER_S = 5.0
+RECOVERY_LIMIT_S = 2.0
+
+
+def stored_items(stack: Stack) -> dict[str, str]:
+    rows = stack.postgres.query(
+        "SELECT key, value FROM kvcollections_collectionitem WHERE collection_id = %s",
+        (stack.seed["collection_id"],),
+    )
+    return {str(key): str(value) for key, value in rows}
+
+
+def counter_and_recount(stack: Stack) -> tuple[int, int]:
+    [(counter, recount)] = stack.postgres.query(
+        "SELECT c.item_count, (SELECT count(*) FROM kvcollections_collectionitem i"
+        " WHERE i.collection_id = c.id) FROM kvcollections_collection c WHERE c.id = %s",
+        (stack.seed["collection_id"],),
+    )
+    return int(counter), int(recount)  # type: ignore[call-overload]
+
+
+def test_postgres_killed_under_load(stack: Stack, report) -> None:
+    load = Load(stack.base_url, stack.seed["token"], stack.seed["collection"], prefix="pg")
+    load.start()
+    time.sleep(LOAD_BEFORE_S)
+    killed = time.monotonic()
+    stack.postgres.kill()
+    time.sleep(OUTAGE_S)
+    back = stack.postgres.start()
+    time.sleep(LOAD_AFTER_S)
+    load.stop()
+
+    samples = load.samples
+    failures_after = [s for s in within(samples, back, float("inf")) if not 200 <= s.status < 300]
+    recovery = max((s.end for s in failures_after), default=back) - back
+    stored = stored_items(stack)
+    lost = {key for key, value in load.acknowledged.items() if stored.get(key) != value}
+    counter, recount = counter_and_recount(stack)
+    report(
+        f"postgres SIGKILL: outage {back - killed:.1f} s; all answers {format_counts(status_counts(samples))};"
+        f" during outage {format_counts(status_counts(within(samples, killed, back)))};"
+        f" full service {recovery:.2f} s after return; acknowledged writes {len(load.acknowledged)},"
+        f" stored {len(stored)}, lost or changed {len(lost)}; item_count {counter} = recount {recount}"
+    )
+    seen = set(status_counts(samples))
+    assert seen <= {200, 503}, status_counts(samples)
+    assert 503 in status_counts(within(samples, killed, back))
+    assert not lost
+    assert counter == recount == len(stored)
+    assert recovery <= RECOVERY_LIMIT_S, [(s.kind, s.status, s.end - back) for s in failures_after]
+    # The service answered throughout: the load after the return succeeded.
+    assert [s for s in within(samples, back + RECOVERY_LIMIT_S, float("inf")) if s.status == 200]

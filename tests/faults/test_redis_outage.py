@@ -1,0 +1,127 @@
+"""Redis is killed under load and started again, empty (docs/architecture.md, "Outages"): the API
+keeps serving (the throttle fails open), sign-in works, and runs submitted meanwhile are accepted
+and executed once Redis is back (the reaper sends them again), each exactly once."""
+
+import http.client
+import json
+import re
+import time
+import uuid
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.faults.load import Client, Load, format_counts, status_counts, within
+from tests.faults.stack import REQUEUE_AFTER_SECONDS, Stack, wait_for
+
+pytestmark = pytest.mark.faults
+
+OUTAGE_S = 4.0
+RUNS_DURING_OUTAGE = 3
+TERMINAL = ("succeeded", "failed", "timed_out", "cancelled")
+
+
+def sign_in(stack: Stack) -> int:
+    """GET the sign-in page, POST its form back; the status of the POST (302 = signed in)."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=10)
+    try:
+        conn.request("GET", "/accounts/login/")
+        response = conn.getresponse()
+        page = response.read()
+        assert response.status == 200, response.status
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, page[:500]
+        form = urlencode(
+            {
+                "csrfmiddlewaretoken": token.group(1).decode(),
+                "username": stack.seed["email"],
+                "password": stack.seed["password"],
+            }
+        )
+        conn.request(
+            "POST",
+            "/accounts/login/",
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={jar['csrftoken'].value}",
+            },
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def submit_run(stack: Stack, tag: str) -> tuple[int, dict[str, Any]]:
+    client = Client(
+        stack.base_url,
+        {"Authorization": f"Bearer {stack.seed['token']}", "Content-Type": "application/json"},
+    )
+    body = json.dumps({"inputs": {"tag": tag, "sleep": "0"}}).encode()
+    status, answer = client.request("POST", f"/api/v1/tools/{stack.seed['tool_id']}/run", body)
+    client.close()
+    return status, json.loads(answer or b"{}")
+
+
+def run_statuses(stack: Stack, run_ids: list[str]) -> dict[str, str]:
+    rows = stack.postgres.query(
+        "SELECT id::text, status FROM runs_toolrun WHERE id = ANY(%s::uuid[])", (run_ids,)
+    )
+    return {str(run_id): str(status) for run_id, status in rows}
+
+
+def ledger_entries(stack: Stack, tag: str) -> int:
+    [(count,)] = stack.postgres.query(
+        "SELECT count(*) FROM kvcollections_collectionitem WHERE collection_id = %s"
+        " AND key LIKE %s",
+        (stack.seed["ledger_id"], f"{tag}:%"),
+    )
+    return int(count)  # type: ignore[call-overload]
+
+
+def test_redis_killed_under_load(stack: Stack, report) -> None:
+    load = Load(stack.base_url, stack.seed["token"], stack.seed["collection"], prefix="redis")
+    load.start()
+    time.sleep(2.0)
+    killed = time.monotonic()
+    stack.redis.kill()
+    signed_in = sign_in(stack)
+    tags = [f"redis-{uuid.uuid4().hex[:8]}" for _ in range(RUNS_DURING_OUTAGE)]
+    submitted = [submit_run(stack, tag) for tag in tags]
+    time.sleep(max(0.0, killed + OUTAGE_S - time.monotonic()))
+    back = stack.redis.start()
+    time.sleep(3.0)
+    load.stop()
+
+    run_ids = [answer.get("run_id", "") for _, answer in submitted]
+    done = wait_for(
+        lambda: all(s in TERMINAL for s in run_statuses(stack, run_ids).values()),
+        timeout=REQUEUE_AFTER_SECONDS + 40,
+        what="the runs submitted during the outage to finish",
+        interval=0.25,
+    )
+    # Long enough for the reaper to send anything again that it still thought queued.
+    time.sleep(REQUEUE_AFTER_SECONDS + 2)
+    statuses = run_statuses(stack, run_ids)
+    entries = {tag: ledger_entries(stack, tag) for tag in tags}
+    samples = load.samples
+    report(
+        f"redis SIGKILL: outage {back - killed:.1f} s; all answers {format_counts(status_counts(samples))};"
+        f" during outage {format_counts(status_counts(within(samples, killed, back)))};"
+        f" sign-in {signed_in}; runs submitted {[status for status, _ in submitted]},"
+        f" finished {done - back:.1f} s after return as {sorted(statuses.values())};"
+        f" executions per run {sorted(entries.values())}; acknowledged writes {len(load.acknowledged)}"
+    )
+    assert set(status_counts(samples)) == {200}, status_counts(samples)
+    assert within(samples, killed + 0.5, back), "the load made no requests during the outage"
+    assert signed_in == 302
+    assert [status for status, _ in submitted] == [202] * RUNS_DURING_OUTAGE, submitted
+    assert sorted(statuses.values()) == ["succeeded"] * RUNS_DURING_OUTAGE, statuses
+    assert entries == dict.fromkeys(tags, 1)

@@ -59,12 +59,12 @@ def sign_in(stack: Stack) -> int:
         conn.close()
 
 
-def submit_run(stack: Stack, tag: str) -> tuple[int, dict[str, Any]]:
+def submit_run(stack: Stack, tag: str, sleep: str = "0") -> tuple[int, dict[str, Any]]:
     client = Client(
         stack.base_url,
         {"Authorization": f"Bearer {stack.seed['token']}", "Content-Type": "application/json"},
     )
-    body = json.dumps({"inputs": {"tag": tag, "sleep": "0"}}).encode()
+    body = json.dumps({"inputs": {"tag": tag, "sleep": sleep}}).encode()
     status, answer = client.request("POST", f"/api/v1/tools/{stack.seed['tool_id']}/run", body)
     client.close()
     return status, json.loads(answer or b"{}")

@@ -41,6 +41,7 @@ def test_postgres_killed_under_load(stack: Stack, report) -> None:
     killed = time.monotonic()
     stack.postgres.kill()
     time.sleep(OUTAGE_S)
+    restarted = time.monotonic()
     back = stack.postgres.start()
     time.sleep(LOAD_AFTER_S)
     load.stop()
@@ -52,7 +53,8 @@ def test_postgres_killed_under_load(stack: Stack, report) -> None:
     lost = {key for key, value in load.acknowledged.items() if stored.get(key) != value}
     counter, recount = counter_and_recount(stack)
     report(
-        f"postgres SIGKILL: outage {back - killed:.1f} s; all answers {format_counts(status_counts(samples))};"
+        f"postgres SIGKILL: restarted {restarted - killed:.1f} s after the kill, accepting"
+        f" connections after {back - killed:.1f} s (crash recovery); all answers {format_counts(status_counts(samples))};"
         f" during outage {format_counts(status_counts(within(samples, killed, back)))};"
         f" full service {recovery:.2f} s after return; acknowledged writes {len(load.acknowledged)},"
         f" stored {len(stored)}, lost or changed {len(lost)}; item_count {counter} = recount {recount}"

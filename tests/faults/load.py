@@ -125,13 +125,12 @@ class Load:
 
     def _write_loop(self, number: int) -> None:
         client = Client(self.base_url, self.headers)
-        sequence = 0
-        for _ in self._paced():  # type: ignore[attr-defined]
-            sequence += 1
+        for sequence, _ in enumerate(self._paced(), start=1):  # type: ignore[arg-type]
             key = f"{self.prefix}-{number}-{sequence}"
             value = f"{key}={random.getrandbits(64):016x}"
+            body = json.dumps({"value": value}).encode()
             start = time.monotonic()
-            status, _ = client.request("PUT", self.path + key, json.dumps({"value": value}).encode())
+            status, _ = client.request("PUT", self.path + key, body)
             if 200 <= status < 300:
                 with self._lock:
                     self.acknowledged[key] = value

@@ -82,7 +82,7 @@ class Postgres:
         return f"postgres://{PG_USER}@127.0.0.1:{self.port}/{DB_NAME}"
 
     def _as_postgres(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(  # noqa: S603 - fixed argv
+        return subprocess.Popen(
             argv,
             user=self.uid,
             group=self.gid,
@@ -110,8 +110,16 @@ class Postgres:
     def start(self) -> float:
         """Start the postmaster (again); return when it accepts connections (monotonic)."""
         argv = [str(PG_BIN / "postgres"), "-D", str(self.datadir), "-p", str(self.port)]
-        argv += ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-                 "-c", "max_connections=100", "-c", "shared_buffers=64MB"]
+        argv += [
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=100",
+            "-c",
+            "shared_buffers=64MB",
+        ]
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             with self.log.open("ab") as log:
@@ -158,9 +166,22 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> float:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.log)]
-        self.process = subprocess.Popen(argv, start_new_session=True)  # noqa: S603, S607
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.root),
+            "--logfile",
+            str(self.log),
+        ]
+        self.process = subprocess.Popen(argv, start_new_session=True)
         return wait_for(lambda: redis.Redis.from_url(self.url).ping(), 10, "Redis to answer")
 
     def kill(self) -> None:
@@ -184,7 +205,7 @@ class Service:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+            self.process = subprocess.Popen(
                 self.argv,
                 cwd=REPO_ROOT,
                 env=self.env,
@@ -264,7 +285,7 @@ class Stack:
         return range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_SLOTS)
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(
             [sys.executable, *args],
             cwd=REPO_ROOT,
             env=self.env,
@@ -337,12 +358,35 @@ def start_stack() -> Stack:
     redis_server.start()
     env = _env(root, postgres, redis_server)
     web_port = free_port()
-    gunicorn = [sys.executable, "-m", "gunicorn", "skriptoteket.wsgi", "--bind",
-                f"127.0.0.1:{web_port}", "--workers", str(WEB_WORKERS), "--error-logfile", "-",
-                "--log-level", "warning"]
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "skriptoteket.wsgi",
+        "--bind",
+        f"127.0.0.1:{web_port}",
+        "--workers",
+        str(WEB_WORKERS),
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "warning",
+    ]
     celery = [sys.executable, "-m", "celery", "-A", "skriptoteket"]
-    worker = [*celery, "worker", "-Q", "default,sandbox,runs", "--concurrency", "2",
-              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", "faults@%h"]
+    worker = [
+        *celery,
+        "worker",
+        "-Q",
+        "default,sandbox,runs",
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        "faults@%h",
+    ]
     beat = [*celery, "beat", "--loglevel", "WARNING", "--schedule", str(root / "beat-schedule")]
     stack = Stack(
         root=root,

@@ -52,12 +52,14 @@ def test_postgres_killed_under_load(stack: Stack, report) -> None:
     stored = stored_items(stack)
     lost = {key for key, value in load.acknowledged.items() if stored.get(key) != value}
     counter, recount = counter_and_recount(stack)
+    everything = format_counts(status_counts(samples))
+    outage = format_counts(status_counts(within(samples, killed, back)))
     report(
         f"postgres SIGKILL: restarted {restarted - killed:.1f} s after the kill, accepting"
-        f" connections after {back - killed:.1f} s (crash recovery); all answers {format_counts(status_counts(samples))};"
-        f" during outage {format_counts(status_counts(within(samples, killed, back)))};"
-        f" full service {recovery:.2f} s after return; acknowledged writes {len(load.acknowledged)},"
-        f" stored {len(stored)}, lost or changed {len(lost)}; item_count {counter} = recount {recount}"
+        f" connections after {back - killed:.1f} s (crash recovery); all answers {everything};"
+        f" during the outage {outage}; full service {recovery:.2f} s after its return;"
+        f" acknowledged writes {len(load.acknowledged)}, stored {len(stored)}, lost or changed"
+        f" {len(lost)}; item_count {counter} = recount {recount}"
     )
     seen = set(status_counts(samples))
     assert seen <= {200, 503}, status_counts(samples)

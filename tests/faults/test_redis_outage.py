@@ -112,12 +112,14 @@ def test_redis_killed_under_load(stack: Stack, report) -> None:
     statuses = run_statuses(stack, run_ids)
     entries = {tag: ledger_entries(stack, tag) for tag in tags}
     samples = load.samples
+    everything = format_counts(status_counts(samples))
+    outage = format_counts(status_counts(within(samples, killed, back)))
     report(
-        f"redis SIGKILL: outage {back - killed:.1f} s; all answers {format_counts(status_counts(samples))};"
-        f" during outage {format_counts(status_counts(within(samples, killed, back)))};"
-        f" sign-in {signed_in}; runs submitted {[status for status, _ in submitted]},"
-        f" finished {done - back:.1f} s after return as {sorted(statuses.values())};"
-        f" executions per run {sorted(entries.values())}; acknowledged writes {len(load.acknowledged)}"
+        f"redis SIGKILL: outage {back - killed:.1f} s; all answers {everything};"
+        f" during the outage {outage}; sign-in {signed_in};"
+        f" runs submitted {[status for status, _ in submitted]}, finished {done - back:.1f} s"
+        f" after its return as {sorted(statuses.values())}; executions per run"
+        f" {sorted(entries.values())}; acknowledged writes {len(load.acknowledged)}"
     )
     assert set(status_counts(samples)) == {200}, status_counts(samples)
     assert within(samples, killed + 0.5, back), "the load made no requests during the outage"

@@ -9,6 +9,7 @@ import signal
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -25,7 +26,7 @@ VALUE_CHARS = 9000  # about 9 MB of JSON: a write that takes a while
 ATTEMPTS = 5
 
 
-def _bulk_request(stack: Stack, prefix: str) -> tuple[bytes, list[str]]:
+def _bulk_request(stack: Stack, prefix: str) -> bytes:
     keys = [f"{prefix}-{number}" for number in range(BATCH_ITEMS)]
     items = [{"key": key, "value": (key * VALUE_CHARS)[:VALUE_CHARS]} for key in keys]
     body = json.dumps({"items": items}).encode()
@@ -34,7 +35,7 @@ def _bulk_request(stack: Stack, prefix: str) -> tuple[bytes, list[str]]:
         f"Authorization: Bearer {stack.seed['token']}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
-    return head + body, keys
+    return head + body
 
 
 def _tcp_sockets() -> list[tuple[int, int, str]]:
@@ -127,45 +128,51 @@ def _stored(stack: Stack, prefix: str) -> int:
     return int(count)  # type: ignore[call-overload]
 
 
-def test_web_worker_killed_mid_write(stack: Stack, report) -> None:
-    load = Load(
-        stack.base_url, stack.seed["token"], stack.seed["collection"], writers=2, readers=1,
-        prefix="web",
-    ).start()
-    watcher = psycopg.connect(stack.postgres.admin_url(), autocommit=True)
-    try:
-        for attempt in range(1, ATTEMPTS + 1):
-            prefix = f"bulk-{uuid.uuid4().hex[:8]}"
-            request, _ = _bulk_request(stack, prefix)
-            client = socket.create_connection(("127.0.0.1", stack.web_port), timeout=30)
+@dataclass(frozen=True)
+class Kill:
+    attempt: int
+    prefix: str
+    request_bytes: int
+    killed: float  # monotonic
+    answer: bytes  # what the client received before the connection closed
+
+
+def _kill_mid_write(stack: Stack, watcher: psycopg.Connection) -> Kill:
+    """Send batches until one's worker is caught running the upsert; SIGKILL that worker."""
+    for attempt in range(1, ATTEMPTS + 1):
+        prefix = f"bulk-{uuid.uuid4().hex[:8]}"
+        request = _bulk_request(stack, prefix)
+        with socket.create_connection(("127.0.0.1", stack.web_port), timeout=30) as client:
             client.sendall(request)
             port = client.getsockname()[1]
             victim = _writing_worker(stack, watcher, port, time.monotonic() + 20)
             if victim is None:  # the write finished before we saw it: try another batch
-                client.close()
                 continue
             os.kill(victim, signal.SIGKILL)
             killed = time.monotonic()
-            answer = _answer(client)
-            client.close()
-            break
-        else:
-            pytest.fail(f"never caught a worker mid-write in {ATTEMPTS} attempts")
-    finally:
-        watcher.close()
+            return Kill(attempt, prefix, len(request), killed, _answer(client))
+    pytest.fail(f"never caught a worker mid-write in {ATTEMPTS} attempts")
+
+
+def test_web_worker_killed_mid_write(stack: Stack, report) -> None:
+    collection = stack.seed["collection"]
+    load = Load(stack.base_url, stack.seed["token"], collection, writers=2, readers=1, prefix="web")
+    load.start()
+    with psycopg.connect(stack.postgres.admin_url(), autocommit=True) as watcher:
+        kill = _kill_mid_write(stack, watcher)
     respawned = wait_for(lambda: len(stack.web.children()) == WEB_WORKERS, 30, "a new worker")
     time.sleep(1.0)
     load.stop()
-    stored = _stored(stack, prefix)
+    stored = _stored(stack, kill.prefix)
     counter, recount = counter_and_recount(stack)
     report(
-        f"gunicorn worker SIGKILL mid-bulk ({BATCH_ITEMS} items, {len(request)} bytes, attempt"
-        f" {attempt}): client got {answer[:12]!r} ({len(answer)} bytes); batch items stored"
-        f" {stored} of {BATCH_ITEMS}; worker replaced within {respawned - killed:.1f} s;"
-        f" other clients {format_counts(status_counts(load.samples))}; item_count {counter}"
-        f" = recount {recount}"
+        f"gunicorn worker SIGKILL mid-bulk ({BATCH_ITEMS} items, {kill.request_bytes} bytes,"
+        f" attempt {kill.attempt}): client got {kill.answer[:12]!r} ({len(kill.answer)} bytes);"
+        f" batch items stored {stored} of {BATCH_ITEMS}; worker replaced"
+        f" {respawned - kill.killed:.1f} s after; other clients"
+        f" {format_counts(status_counts(load.samples))}; item_count {counter} = recount {recount}"
     )
-    assert answer == b""
+    assert kill.answer == b""
     assert stored in {0, BATCH_ITEMS}
     assert counter == recount
     assert set(status_counts(load.samples)) == {200}, status_counts(load.samples)

@@ -34,9 +34,11 @@ def _started_run(stack: Stack, tag: str) -> str:
     assert status == 202, answer
     run_id = str(answer["run_id"])
     wait_for(
-        lambda: run_statuses(stack, [run_id])[run_id] == "running"
-        and ledger_entries(stack, tag) == 1
-        and processes_of_uids(stack.sandbox_uids),
+        lambda: (
+            run_statuses(stack, [run_id])[run_id] == "running"
+            and ledger_entries(stack, tag) == 1
+            and processes_of_uids(stack.sandbox_uids)
+        ),
         timeout=60,
         what="the tool to sleep in its sandbox",
         interval=0.1,

@@ -1,10 +1,11 @@
 """Benchmark `mixed_load`: the fault suite's load (tests/faults/load.py: 4 writer threads PUT
 unique keys, 2 reader threads GET acknowledged ones, on /collections/) without faults.
 
-After a short warm-up it probes rising rates (PROBE_SECONDS each, from FIRST_RATE by RATE_STEP) for the highest one the server sustains with
-p99 under P99_TARGET_MS for both kinds of single-item request and no errors, then holds that rate
-for MEASURE_SECONDS and reports the achieved rate, p50/p99 per kind and the error counts.
-Target: p99 of the held run under P99_TARGET_MS with 0 errors.
+After a short warm-up it probes rising rates (PROBE_SECONDS each, from FIRST_RATE by RATE_STEP)
+for the highest one the server sustains with p99 under P99_TARGET_MS for both kinds of
+single-item request and no errors, then holds that rate for MEASURE_SECONDS and reports the
+achieved rate, p50/p99 per kind and the error counts. Target: p99 of the held run under
+P99_TARGET_MS with 0 errors.
 """
 
 import dataclasses

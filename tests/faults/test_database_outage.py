@@ -1,12 +1,14 @@
 """PostgreSQL's postmaster is SIGKILLed under load and started again a few seconds later
-(docs/architecture.md, "Outages"): nothing acknowledged is lost, clients see only 503 while it
-is down, and service is whole again within 2 s of its return, without restarting anything."""
+(docs/architecture.md, "Outages and what survives them"): nothing acknowledged is lost, clients
+see only 503 while it is down, and service is whole again within 2 s of its return, without
+restarting anything."""
 
 import time
 
 import pytest
 
 from tests.faults.load import Load, format_counts, status_counts, within
+from tests.faults.probes import counter_and_recount, stored_items
 from tests.faults.stack import Stack
 
 pytestmark = pytest.mark.faults
@@ -15,23 +17,6 @@ LOAD_BEFORE_S = 3.0
 OUTAGE_S = 4.0
 LOAD_AFTER_S = 5.0
 RECOVERY_LIMIT_S = 2.0
-
-
-def stored_items(stack: Stack) -> dict[str, str]:
-    rows = stack.postgres.query(
-        "SELECT key, value FROM kvcollections_collectionitem WHERE collection_id = %s",
-        (stack.seed["collection_id"],),
-    )
-    return {str(key): str(value) for key, value in rows}
-
-
-def counter_and_recount(stack: Stack) -> tuple[int, int]:
-    [(counter, recount)] = stack.postgres.query(
-        "SELECT c.item_count, (SELECT count(*) FROM kvcollections_collectionitem i"
-        " WHERE i.collection_id = c.id) FROM kvcollections_collection c WHERE c.id = %s",
-        (stack.seed["collection_id"],),
-    )
-    return int(counter), int(recount)  # type: ignore[call-overload]
 
 
 def test_postgres_killed_under_load(stack: Stack, report) -> None:

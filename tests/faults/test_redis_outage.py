@@ -1,26 +1,25 @@
-"""Redis is killed under load and started again, empty (docs/architecture.md, "Outages"): the API
-keeps serving (the throttle fails open), sign-in works, and runs submitted meanwhile are accepted
-and executed once Redis is back (the reaper sends them again), each exactly once."""
+"""Redis is killed under load and started again, empty (docs/architecture.md, "Outages and what
+survives them"): the API keeps serving (the throttle fails open), sign-in works, and runs
+submitted meanwhile are accepted and executed once Redis is back (the reaper sends them again),
+each exactly once."""
 
 import http.client
-import json
 import re
 import time
 import uuid
 from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.faults.load import Client, Load, format_counts, status_counts, within
+from tests.faults.load import Load, format_counts, status_counts, within
+from tests.faults.probes import TERMINAL, ledger_entries, run_statuses, submit_run
 from tests.faults.stack import REQUEUE_AFTER_SECONDS, Stack, wait_for
 
 pytestmark = pytest.mark.faults
 
 OUTAGE_S = 4.0
 RUNS_DURING_OUTAGE = 3
-TERMINAL = ("succeeded", "failed", "timed_out", "cancelled")
 
 
 def sign_in(stack: Stack) -> int:
@@ -57,33 +56,6 @@ def sign_in(stack: Stack) -> int:
         return response.status
     finally:
         conn.close()
-
-
-def submit_run(stack: Stack, tag: str, sleep: str = "0") -> tuple[int, dict[str, Any]]:
-    client = Client(
-        stack.base_url,
-        {"Authorization": f"Bearer {stack.seed['token']}", "Content-Type": "application/json"},
-    )
-    body = json.dumps({"inputs": {"tag": tag, "sleep": sleep}}).encode()
-    status, answer = client.request("POST", f"/api/v1/tools/{stack.seed['tool_id']}/run", body)
-    client.close()
-    return status, json.loads(answer or b"{}")
-
-
-def run_statuses(stack: Stack, run_ids: list[str]) -> dict[str, str]:
-    rows = stack.postgres.query(
-        "SELECT id::text, status FROM runs_toolrun WHERE id = ANY(%s::uuid[])", (run_ids,)
-    )
-    return {str(run_id): str(status) for run_id, status in rows}
-
-
-def ledger_entries(stack: Stack, tag: str) -> int:
-    [(count,)] = stack.postgres.query(
-        "SELECT count(*) FROM kvcollections_collectionitem WHERE collection_id = %s"
-        " AND key LIKE %s",
-        (stack.seed["ledger_id"], f"{tag}:%"),
-    )
-    return int(count)  # type: ignore[call-overload]
 
 
 def test_redis_killed_under_load(stack: Stack, report) -> None:

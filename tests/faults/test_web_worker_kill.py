@@ -1,6 +1,7 @@
 """A gunicorn worker is SIGKILLed while it writes a large batch (docs/architecture.md,
-"Outages"): its client gets no answer at all (the connection closes), never a 2xx, and the
-batch is stored whole or not at all; other clients and the collection's counter are unharmed."""
+"Outages and what survives them"): its client gets no answer at all (the connection closes),
+never a 2xx, and the batch is stored whole or not at all; other clients and the collection's
+counter are unharmed."""
 
 import contextlib
 import json
@@ -16,8 +17,8 @@ import psycopg
 import pytest
 
 from tests.faults.load import Load, format_counts, status_counts
+from tests.faults.probes import counter_and_recount
 from tests.faults.stack import WEB_WORKERS, Stack, wait_for
-from tests.faults.test_database_outage import counter_and_recount
 
 pytestmark = pytest.mark.faults
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from celery import Celery
 
+from tests.faults.probes import TERMINAL, ledger_entries, run_statuses, submit_run
 from tests.faults.stack import (
     REAPER_INTERVAL_SECONDS,
     RUN_WALL_SECONDS,
@@ -20,7 +21,6 @@ from tests.faults.stack import (
     processes_of_uids,
     wait_for,
 )
-from tests.faults.test_redis_outage import TERMINAL, ledger_entries, run_statuses, submit_run
 
 pytestmark = pytest.mark.faults
 

@@ -386,16 +386,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.kvcollections.tasks.recount_collection_counters_task",
         "schedule": 3600.0,
     },
+    # Both run every RUN_REAPER_INTERVAL_SECONDS; one not picked up by the next is dropped
+    # (expires), so a busy queue never piles them up in front of runs.
     "reap-stuck-runs": {
         "task": "apps.runs.tasks.reap_stuck_runs_task",
         "schedule": float(RUN_REAPER_INTERVAL_SECONDS),
+        "options": {"expires": float(RUN_REAPER_INTERVAL_SECONDS)},
     },
     # Runs on the `runs` queue, which the workers of runner hosts consume: folders are local.
     # As often as the reaper, so the folder of a run it ended goes one interval later.
     "sweep-run-folders": {
         "task": "apps.runs.tasks.sweep_run_folders_task",
         "schedule": float(RUN_REAPER_INTERVAL_SECONDS),
-        "options": {"queue": "runs"},
+        "options": {"queue": "runs", "expires": float(RUN_REAPER_INTERVAL_SECONDS)},
     },
     "cleanup-run-files": {
         "task": "apps.runs.tasks.cleanup_run_files_task",

@@ -6,6 +6,7 @@ counter are unharmed."""
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import time
@@ -84,10 +85,11 @@ def _database_ports(stack: Stack, pid: int) -> list[int]:
 
 
 def _writing_worker(
-    stack: Stack, watcher: psycopg.Connection, client_port: int, deadline: float
+    stack: Stack, watcher: psycopg.Connection, client: socket.socket, deadline: float
 ) -> int | None:
     """The worker serving our request, once its database session is running the batch's
-    upsert (None: the request ended before we saw that)."""
+    upsert (None: the answer came before we saw that)."""
+    client_port = client.getsockname()[1]
     while time.monotonic() < deadline:
         worker = _worker_serving(stack, client_port)
         ports = _database_ports(stack, worker) if worker else []
@@ -99,16 +101,10 @@ def _writing_worker(
             ).fetchall()
             if writing:
                 return worker
-        elif worker is None and not _tcp_sockets_with(stack, client_port):
+        if select.select([client], [], [], 0)[0]:  # the answer (or the close) is there
             return None
         time.sleep(0.002)
     return None
-
-
-def _tcp_sockets_with(stack: Stack, client_port: int) -> bool:
-    return any(
-        local == client_port and remote == stack.web_port for local, remote, _ in _tcp_sockets()
-    )
 
 
 def _answer(client: socket.socket) -> bytes:
@@ -145,8 +141,7 @@ def _kill_mid_write(stack: Stack, watcher: psycopg.Connection) -> Kill:
         request = _bulk_request(stack, prefix)
         with socket.create_connection(("127.0.0.1", stack.web_port), timeout=30) as client:
             client.sendall(request)
-            port = client.getsockname()[1]
-            victim = _writing_worker(stack, watcher, port, time.monotonic() + 20)
+            victim = _writing_worker(stack, watcher, client, time.monotonic() + 20)
             if victim is None:  # the write finished before we saw it: try another batch
                 continue
             os.kill(victim, signal.SIGKILL)

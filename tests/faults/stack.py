@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg
 import redis
 
+from tests.faults.processes import child_pids, free_port, wait_for
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_USER = "postgres"  # initdb and postgres refuse to run as root
@@ -33,23 +35,6 @@ REQUEUE_AFTER_SECONDS = 3
 SANDBOX_UID_BASE = 47000 + (os.getpid() % 500) * 4
 SANDBOX_UID_SLOTS = 4
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: object, timeout: float, what: str, interval: float = 0.05) -> float:
-    """Call `check` until it returns truthy; return when (monotonic). Fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():  # type: ignore[operator]
-                return time.monotonic()
-        time.sleep(interval)
-    raise AssertionError(f"gave up after {timeout} s waiting for {what}")
 
 
 def _stop(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
@@ -231,37 +216,6 @@ class Service:
         _stop(self.process)
 
 
-def child_pids(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
-            found += [int(child) for child in text.split()]
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for child in child_pids(pid):
-        found += [child, *descendants(child)]
-    return found
-
-
-def processes_of_uids(uids: range) -> list[int]:
-    """Pids whose real uid is in `uids` (the sandbox slot uids of this suite)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) in uids:
-                        found.append(int(entry))
-                    break
-    return found
-
-
 @dataclass
 class Stack:
     root: Path
@@ -286,7 +240,7 @@ class Stack:
     def sandbox_uids(self) -> range:
         return range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_SLOTS)
 
-    def manage(self, *args: str) -> str:
+    def run_python(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, *args],
             cwd=REPO_ROOT,
@@ -401,8 +355,10 @@ def start_stack() -> Stack:
         web_port=web_port,
     )
     try:
-        stack.manage("manage.py", "migrate", "--noinput", "-v0")
-        stack.seed = json.loads(stack.manage("-m", "tests.faults.seed").strip().splitlines()[-1])
+        stack.run_python("manage.py", "migrate", "--noinput", "-v0")
+        stack.seed = json.loads(
+            stack.run_python("-m", "tests.faults.seed").strip().splitlines()[-1]
+        )
         stack.web.start()
         stack.start_worker()
         stack.beat.start()

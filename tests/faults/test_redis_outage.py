@@ -14,7 +14,8 @@ import pytest
 
 from tests.faults.load import Load, format_counts, status_counts, within
 from tests.faults.probes import TERMINAL, ledger_entries, run_statuses, submit_run
-from tests.faults.stack import REQUEUE_AFTER_SECONDS, Stack, wait_for
+from tests.faults.processes import wait_for
+from tests.faults.stack import REQUEUE_AFTER_SECONDS, Stack
 
 pytestmark = pytest.mark.faults
 

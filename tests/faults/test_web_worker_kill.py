@@ -19,7 +19,8 @@ import pytest
 
 from tests.faults.load import Load, format_counts, status_counts
 from tests.faults.probes import counter_and_recount
-from tests.faults.stack import WEB_WORKERS, Stack, wait_for
+from tests.faults.processes import wait_for
+from tests.faults.stack import WEB_WORKERS, Stack
 
 pytestmark = pytest.mark.faults
 

@@ -12,14 +12,12 @@ import pytest
 from celery import Celery
 
 from tests.faults.probes import TERMINAL, ledger_entries, run_statuses, submit_run
+from tests.faults.processes import descendants, processes_of_uids, wait_for
 from tests.faults.stack import (
     REAPER_INTERVAL_SECONDS,
     RUN_WALL_SECONDS,
     STUCK_GRACE_SECONDS,
     Stack,
-    descendants,
-    processes_of_uids,
-    wait_for,
 )
 
 pytestmark = pytest.mark.faults

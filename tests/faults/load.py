@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 CONNECTION_ERROR = 0  # the status recorded when no HTTP answer came back
 WRONG_VALUE = -1  # a 200 read whose value is not the one acknowledged for that key
+BARE_503 = -2  # a 503 without Retry-After: the client would not know when to try again
 CLIENT_TIMEOUT_S = 10.0
 
 
@@ -40,7 +41,8 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """(status, body); status CONNECTION_ERROR when the connection failed or broke."""
+        """(status, body); status CONNECTION_ERROR when the connection failed or broke, BARE_503
+        for a 503 without a Retry-After in seconds."""
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=CLIENT_TIMEOUT_S)
         try:
@@ -52,6 +54,8 @@ class Client:
             return CONNECTION_ERROR, b""
         if response.will_close:
             self.close()
+        if response.status == 503 and not response.getheader("Retry-After", "").isdigit():
+            return BARE_503, data
         return response.status, data
 
     def close(self) -> None:
@@ -184,5 +188,5 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def format_counts(counts: dict[int, int]) -> str:
-    names = {CONNECTION_ERROR: "conn_error", WRONG_VALUE: "wrong_value"}
+    names = {CONNECTION_ERROR: "conn_error", WRONG_VALUE: "wrong_value", BARE_503: "503_bare"}
     return " ".join(f"{names.get(status, status)}={count}" for status, count in counts.items())

@@ -18,6 +18,7 @@ from bench import (
     collections_stream,
     harness,
     lock_heartbeat,
+    mixed_load,
     my_runs,
     project_get,
     sandbox_projects,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     sandbox_runs.NAME: sandbox_runs.run,
     sandbox_projects.NAME: sandbox_projects.run,
     catalog.NAME: catalog.run,
+    mixed_load.NAME: mixed_load.run,
 }
 
 

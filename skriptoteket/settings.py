@@ -293,6 +293,11 @@ RUN_RESULT_MAX_BYTES = env_int("RUN_RESULT_MAX_BYTES", 4_000_000)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
 # A queued run not picked up within this many seconds is sent to the queue again.
 RUN_REQUEUE_AFTER_SECONDS = env_int("RUN_REQUEUE_AFTER_SECONDS", 120)
+# The reaper (beat job reap-stuck-runs, every RUN_REAPER_INTERVAL_SECONDS) times out a run still
+# "running" this long past its wall limit: its worker died. A run whose worker was killed thus
+# ends at most wall limit + grace + interval after it started (docs/runner.md, "Worker deaths").
+RUN_STUCK_GRACE_SECONDS = env_int("RUN_STUCK_GRACE_SECONDS", 20)
+RUN_REAPER_INTERVAL_SECONDS = env_int("RUN_REAPER_INTERVAL_SECONDS", 10)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 20_000_000)
 UPLOAD_MAX_TOTAL_BYTES = env_int("UPLOAD_MAX_TOTAL_BYTES", 50_000_000)
@@ -381,15 +386,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.kvcollections.tasks.recount_collection_counters_task",
         "schedule": 3600.0,
     },
+    # Both run every RUN_REAPER_INTERVAL_SECONDS; one not picked up by the next is dropped
+    # (expires), so a busy queue never piles them up in front of runs.
     "reap-stuck-runs": {
         "task": "apps.runs.tasks.reap_stuck_runs_task",
-        "schedule": 60.0,
+        "schedule": float(RUN_REAPER_INTERVAL_SECONDS),
+        "options": {"expires": float(RUN_REAPER_INTERVAL_SECONDS)},
     },
     # Runs on the `runs` queue, which the workers of runner hosts consume: folders are local.
+    # As often as the reaper, so the folder of a run it ended goes one interval later.
     "sweep-run-folders": {
         "task": "apps.runs.tasks.sweep_run_folders_task",
-        "schedule": 300.0,
-        "options": {"queue": "runs"},
+        "schedule": float(RUN_REAPER_INTERVAL_SECONDS),
+        "options": {"queue": "runs", "expires": float(RUN_REAPER_INTERVAL_SECONDS)},
     },
     "cleanup-run-files": {
         "task": "apps.runs.tasks.cleanup_run_files_task",

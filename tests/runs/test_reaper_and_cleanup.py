@@ -13,6 +13,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
@@ -32,7 +33,7 @@ from tests.runs.helpers import (
 
 pytestmark = pytest.mark.django_db
 
-GRACE_SECONDS = 30  # what the reaper adds to a run's wall limit
+GRACE_SECONDS = django_settings.RUN_STUCK_GRACE_SECONDS  # what the reaper adds to a wall limit
 
 
 @pytest.fixture(autouse=True)

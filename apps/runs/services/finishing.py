@@ -140,7 +140,7 @@ def retire_run_inputs(run: ToolRun) -> None:
 def reap_stuck_runs() -> dict[str, int]:
     """Time out runs still running past their wall limit (their worker died); send queued runs
     nobody picked up to the queue again (claiming is idempotent, so duplicates are harmless)."""
-    grace = 30
+    grace = settings.RUN_STUCK_GRACE_SECONDS
     timed_out = 0
     walls = {
         RunContext.SANDBOX.value: settings.RUN_WALL_SECONDS_SANDBOX,

@@ -38,8 +38,9 @@ def only_api_v1(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[A
 
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """The envelope's error statuses on every /api/v1 operation that does not name its own.
-    The data API documents its flat error bodies itself."""
+    """The envelope's error statuses on every /api/v1 operation, and the envelope as the body of
+    every error status an operation names with a description alone. The data API documents its
+    flat error bodies itself."""
     api_paths = [item for path, item in result.get("paths", {}).items() if path.startswith("/api/")]
     if not api_paths:
         return result
@@ -48,6 +49,9 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     for path_item in api_paths:
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if int(status) >= 400 and "content" not in response:
+                    response["content"] = {"application/json": {"schema": ref}}
             for status, description in _COMMON_ERRORS.items():
                 responses.setdefault(
                     status,

@@ -212,7 +212,7 @@ def _collection_view(version: str) -> type[CollectionsDataView]:
         ),
     )
     class DocumentedCollection(CollectionsDataView):
-        versioning_class = None  # the version is a header parameter of each document
+        versioning_class = None  # type: ignore[assignment]  # a header parameter of each document
         http_method_names = ["get", "post", "delete"]
 
     return DocumentedCollection
@@ -251,7 +251,7 @@ def _item_view(version: str) -> type[CollectionsDataView]:
         ),
     )
     class DocumentedItem(CollectionsDataView):
-        versioning_class = None
+        versioning_class = None  # type: ignore[assignment]
         http_method_names = ["get", "put", "delete"]
 
     return DocumentedItem

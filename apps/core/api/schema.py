@@ -29,6 +29,13 @@ _COMMON_ERRORS = {
     "422": "Validation failed; details.fields names each problem.",
     "429": "Throttled; see Retry-After.",
 }
+# Only requests that change something can conflict with the current state or carry a body.
+_WRITE_ERRORS = {
+    "409": "Conflicts with the current state; error.code says how (docs/api.md lists the codes "
+    "of each endpoint).",
+    "415": "Send Content-Type: application/json (or the multipart form the endpoint names).",
+}
+_WRITES = {"post", "put", "patch", "delete"}
 
 
 def only_api_v1(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -47,12 +54,13 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
     ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
     for path_item in api_paths:
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
                 if int(status) >= 400 and "content" not in response:
                     response["content"] = {"application/json": {"schema": ref}}
-            for status, description in _COMMON_ERRORS.items():
+            errors = {**_COMMON_ERRORS, **(_WRITE_ERRORS if method in _WRITES else {})}
+            for status, description in errors.items():
                 responses.setdefault(
                     status,
                     {"description": description, "content": {"application/json": {"schema": ref}}},

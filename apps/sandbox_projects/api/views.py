@@ -43,6 +43,7 @@ class SandboxListView(generics.GenericAPIView[Project]):
     queryset = Project.objects.none()
     serializer_class = ProjectSerializer
 
+    @extend_schema(responses={200: ProjectSerializer(many=True)})
     def get(self, request: Request, project_id: str) -> Response:
         project = projects_access.get_project_for_user(user=request.user, project_id=project_id)
         sandboxes = projects_access.projects_visible_to(request.user).filter(parent=project)

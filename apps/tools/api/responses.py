@@ -38,3 +38,8 @@ class MaintainersSerializer(serializers.Serializer[None]):
     tool_id = serializers.UUIDField()
     owner_user_id = serializers.IntegerField(allow_null=True)
     maintainers = MaintainerSerializer(many=True)
+
+
+class DraftCreatedSerializer(serializers.Serializer[None]):
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()

@@ -14,7 +14,11 @@ from apps.core.identifiers import parse_uuid
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
 from apps.tools import access, queries, services
-from apps.tools.api.responses import EditorBootSerializer, LockReleasedSerializer
+from apps.tools.api.responses import (
+    DraftCreatedSerializer,
+    EditorBootSerializer,
+    LockReleasedSerializer,
+)
 from apps.tools.api.serializers import (
     DraftCreateSerializer,
     DraftSaveSerializer,
@@ -141,7 +145,7 @@ class DraftLockReleaseView(APIView):
 
 
 class DraftCreateView(APIView):
-    @extend_schema(request=DraftCreateSerializer, responses={201: VersionResultSerializer})
+    @extend_schema(request=DraftCreateSerializer, responses={201: DraftCreatedSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)

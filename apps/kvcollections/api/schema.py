@@ -11,6 +11,7 @@ documentation-only subclasses of the real view: the hooks below put v2 (current)
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -63,13 +64,17 @@ class CollectionsErrorSerializer(serializers.Serializer[None]):
     index = serializers.IntegerField(required=False, help_text="Bulk upsert: the bad element.")
 
 
+# Keys and values are text without NUL characters (inputs.py refuses them with 422).
+_NO_NUL = r"^[^\x00]*$"
+
+
 class PutItemSerializer(serializers.Serializer[None]):
-    value = serializers.CharField(max_length=VALUE_MAX_LENGTH, allow_blank=True)
+    value = serializers.RegexField(_NO_NUL, max_length=VALUE_MAX_LENGTH, allow_blank=True)
 
 
 class BulkElementSerializer(serializers.Serializer[None]):
-    key = serializers.CharField(max_length=KEY_MAX_LENGTH)
-    value = serializers.CharField(max_length=VALUE_MAX_LENGTH, allow_blank=True)
+    key = serializers.RegexField(_NO_NUL, min_length=1, max_length=KEY_MAX_LENGTH)
+    value = serializers.RegexField(_NO_NUL, max_length=VALUE_MAX_LENGTH, allow_blank=True)
 
 
 class BulkUpsertSerializer(serializers.Serializer[None]):
@@ -79,11 +84,13 @@ class BulkUpsertSerializer(serializers.Serializer[None]):
 class DeleteFilterSerializer(serializers.Serializer[None]):
     """The same filters as the query string; each may come from one place only."""
 
-    key = serializers.CharField(required=False)
-    created_after = serializers.CharField(required=False)
-    created_before = serializers.CharField(required=False)
-    updated_after = serializers.CharField(required=False)
-    updated_before = serializers.CharField(required=False)
+    key = serializers.CharField(
+        required=False, min_length=1, max_length=settings.COLLECTIONS_MAX_PATTERN_LENGTH
+    )
+    created_after = serializers.DateTimeField(required=False, help_text="Or a date.")
+    created_before = serializers.DateTimeField(required=False, help_text="Or a date.")
+    updated_after = serializers.DateTimeField(required=False, help_text="Or a date.")
+    updated_before = serializers.DateTimeField(required=False, help_text="Or a date.")
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -168,15 +175,25 @@ def _path_parameters(version: str, *, with_key: bool) -> list[OpenApiParameter]:
 
 _FILTERS = [
     OpenApiParameter(
-        "key", str, description="Key pattern: `*` any run, `\\*` a star, `\\\\` a backslash."
+        "key",
+        {"type": "string", "minLength": 1, "maxLength": settings.COLLECTIONS_MAX_PATTERN_LENGTH},
+        description="Key pattern: `*` any run, `\\*` a star, `\\\\` a backslash.",
     ),
     *(
-        OpenApiParameter(name, str, description="A date or an ISO-8601 date-time (UTC).")
+        OpenApiParameter(
+            name,
+            OpenApiTypes.DATETIME,
+            description="An ISO-8601 date-time (UTC without an offset) or a date (midnight UTC).",
+        )
         for name in FILTER_PARAMS[1:]
     ),
 ]
 _STREAM = [
-    OpenApiParameter("limit", int, description="1-COLLECTIONS_MAX_LIMIT items (default 1000)."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": settings.COLLECTIONS_MAX_LIMIT},
+        description="Items per answer (default COLLECTIONS_DEFAULT_LIMIT).",
+    ),
     OpenApiParameter("cursor", str, description="The `cursor` of the previous answer."),
 ]
 

@@ -5,7 +5,7 @@ Every operation is called with a token of each role (owner, admin, editor, viewe
 also with a run token) and, besides random path values, with the ids of real objects, so the
 answers include successes, refusals by role and validation errors, not only 404s. Bounded for CI
 (`EXAMPLES` per operation, no shrinking) and deterministic (derandomized). Run alone with
-`pytest -m contract`. The totals are printed (`-s`) and recorded in docs/api.md.
+`pytest -m contract -s`, which prints the totals.
 """
 
 import socket

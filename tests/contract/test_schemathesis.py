@@ -3,9 +3,9 @@ every answer must be one its operation documents (status, content type, headers,
 
 Every operation is called with a token of each role (owner, admin, editor, viewer; for the data
 API owner, editor, viewer and a run token) and, besides random path values, with the ids of real
-objects, so the answers include successes, refusals by role and validation errors, not only 404s.
-Bounded for CI (`EXAMPLES` per operation, no shrinking) and deterministic (derandomized). Run alone with
-`pytest -m contract -s`, which prints the totals.
+objects, so the answers include successes, refusals by role and validation errors, not just 404s.
+Bounded for CI (`EXAMPLES` per operation, no shrinking) and deterministic (derandomized). Run
+alone with `pytest -m contract -s`, which prints the totals.
 """
 
 import socket

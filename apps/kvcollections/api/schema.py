@@ -111,9 +111,8 @@ def _errors(version: str, *codes: int) -> dict[int, OpenApiResponse]:
         "DUPLICATE_KEY.",
         429: "THROTTLED; see Retry-After.",
     }
-    if version == "2":
-        codes = tuple(code for code in codes if code != 409)
-    return {code: _error(described[code]) for code in (400, 401, 403, 404, 409, 429, *codes)}
+    ambiguous = (409,) if version == "1" else ()  # v2 names the project: never ambiguous
+    return {code: _error(described[code]) for code in (400, 401, 403, 404, *ambiguous, 429, *codes)}
 
 
 def _version_header(version: str) -> OpenApiParameter:

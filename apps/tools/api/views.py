@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
-from apps.core.api.validation import validated
+from apps.core.api.validation import body_object, validated
 from apps.core.identifiers import parse_uuid
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
@@ -205,6 +205,7 @@ class VersionActionView(APIView):
         return services.request_changes(version=version, actor=user, message=_note(request))
 
     def _rollback(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        body_object(request)  # no fields, but a body that is not an object is refused as anywhere
         return services.rollback_version(version=version, actor=user)
 
 

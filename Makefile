@@ -13,7 +13,7 @@ PRETTIER := $(NODE_MODULES)/.bin/prettier --config static_src/.prettierrc.json
 JS_SOURCES := static/js static_src/*.js static_src/*.mjs
 
 .PHONY: install node-install services run test check lint lint-js fmt fmt-js typecheck imports \
-	migrations-check deploy-check bench
+	migrations-check schema-check deploy-check bench
 
 install: $(STAMP)
 
@@ -64,13 +64,20 @@ migrations-check: services
 	$(WITH_ENV) $(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(WITH_ENV) $(VENV)/bin/python manage.py check --fail-level WARNING
 
+# Both OpenAPI documents (/api/schema/ and the data API v1's, see docs/api.md) generate without
+# a warning and validate; tests/contract checks that every response body is typed.
+schema-check: services
+	$(WITH_ENV) $(VENV)/bin/python manage.py spectacular --validate --fail-on-warn >/dev/null
+	$(WITH_ENV) $(VENV)/bin/python manage.py spectacular --validate --fail-on-warn \
+	  --custom-settings apps.kvcollections.api.schema.V1_SCHEMA_SETTINGS >/dev/null
+
 # Django's deployment checks with the values a production host sets (HTTPS on, DEBUG off).
 deploy-check: services
 	$(WITH_ENV) DEBUG=false HTTPS=true ALLOWED_HOSTS=skriptoteket.example.org \
 	  CSRF_TRUSTED_ORIGINS=https://skriptoteket.example.org \
 	  $(VENV)/bin/python manage.py check --deploy --fail-level WARNING
 
-check: lint lint-js typecheck imports migrations-check deploy-check test
+check: lint lint-js typecheck imports migrations-check schema-check deploy-check test
 
 bench: services
 	scripts/bench.sh

@@ -340,7 +340,11 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Skriptoteket API",
     "DESCRIPTION": (
-        "Projects, members and API tokens. Errors use the envelope described in docs/api.md."
+        "The Skriptoteket API: under /api/v1 API tokens, projects and members, sandboxes and "
+        "merges, collections management, tools and the editor (draft locks, versions, review), "
+        "runs and the sandbox preview; errors use the envelope of docs/api.md. Also the "
+        "/collections/ data API, version 2 (header `x-api-version: 2`), with its flat error "
+        "bodies; version 1 is the separate document /api/schema/collections-v1/."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -351,7 +355,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["apps.core.api.schema.only_api_v1"],
+    "PREPROCESSING_HOOKS": [
+        "apps.core.api.schema.only_api_v1",
+        "apps.kvcollections.api.schema.with_collections_v2",
+    ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_error_responses",

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.kvcollections.api.schema import V1_SCHEMA_SETTINGS
 from apps.portal.views import catalog as portal_catalog
 
 api_v1 = [
@@ -29,6 +30,12 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("apps.kvcollections.api.data_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The /collections/ data API v1: its own document (apps/kvcollections/api/schema.py).
+    path(
+        "api/schema/collections-v1/",
+        SpectacularAPIView.as_view(custom_settings=V1_SCHEMA_SETTINGS),
+        name="api-schema-collections-v1",
+    ),
     # The split view serves Swagger UI's start script as a file (`?script`): no inline script,
     # so the page works under the Content-Security-Policy.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

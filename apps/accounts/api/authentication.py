@@ -57,3 +57,18 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             "description": "A personal access token (skt_pat_...) from /accounts/tokens/ "
             "or POST /api/v1/tokens.",
         }
+
+
+class CollectionsTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Describes CollectionsTokenAuthentication (the /collections/ data API)."""
+
+    target_class = CollectionsTokenAuthentication
+    name = "CollectionsToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token (skt_pat_...) or the run token (skt_run_...) "
+            "a tool run is given for its own project's collections.",
+        }

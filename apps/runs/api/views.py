@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models.functions import Now, TruncMonth
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,17 @@ from apps.core.api.validation import body_object, validated
 from apps.runs import access, services, session_files
 from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
 from apps.runs.api.filters import RunFilter
+from apps.runs.api.responses import (
+    AcceptedRunSerializer,
+    MyRunsSerializer,
+    RunDetailsSerializer,
+    RunSummarySerializer,
+    RuntimeToolSerializer,
+    SessionFilesSerializer,
+    SessionSerializer,
+    SettingsStateSerializer,
+    UsageInstructionsStateSerializer,
+)
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
@@ -33,7 +44,7 @@ ARTIFACT_URL = "/api/v1/runs/{run_id}/artifacts/{{artifact_id}}"
 
 
 class RuntimeToolView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: RuntimeToolSerializer})
     def get(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -61,7 +72,9 @@ class RuntimeToolView(APIView):
 
 
 class UsageInstructionsSeenView(APIView):
-    @extend_schema(request=UsageInstructionsSeenSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=UsageInstructionsSeenSerializer, responses={200: UsageInstructionsStateSerializer}
+    )
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -81,7 +94,7 @@ class UsageInstructionsSeenView(APIView):
 class RunToolView(APIView):
     parser_classes = RUN_PARSERS
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: AcceptedRunSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -100,7 +113,7 @@ class RunToolView(APIView):
 
 
 class StartActionView(APIView):
-    @extend_schema(request=ActionSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=ActionSerializer, responses={202: AcceptedRunSerializer})
     def post(self, request: Request) -> Response:
         user = authenticated_user(request)
         body = body_object(request)
@@ -120,13 +133,13 @@ class StartActionView(APIView):
 
 
 class ToolSettingsView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: SettingsStateSerializer})
     def get(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
         return Response(services.production_settings(tool=tool, actor=user).as_json())
 
-    @extend_schema(request=SettingsSaveSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=SettingsSaveSerializer, responses={200: SettingsStateSerializer})
     def put(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -136,7 +149,7 @@ class ToolSettingsView(APIView):
 
 
 class SessionView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: SessionSerializer})
     def get(self, request: Request, tool_id: str, context: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -147,7 +160,10 @@ class SessionView(APIView):
 
 
 class SessionFilesView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[OpenApiParameter("context", str, description="Default: `default`.")],
+        responses={200: SessionFilesSerializer},
+    )
     def get(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = get_published_tool_for_user(user=user, tool_id=tool_id)
@@ -165,7 +181,7 @@ class SessionFilesView(APIView):
 
 
 class RunDetailView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: RunDetailsSerializer})
     def get(self, request: Request, run_id: str) -> Response:
         run = access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.PRODUCTION
@@ -180,9 +196,8 @@ class RunRerunView(APIView):
         operation_id="runs_rerun",
         request=None,
         responses={
-            202: OpenApiResponse(OpenApiTypes.OBJECT, description="{run_id, status: queued}"),
+            202: OpenApiResponse(AcceptedRunSerializer, description="{run_id, status: queued}"),
             409: OpenApiResponse(
-                OpenApiTypes.OBJECT,
                 description=(
                     "Error envelope: TOOL_UNAVAILABLE, RUN_FILES_REMOVED or RUN_NOT_RERUNNABLE."
                 ),
@@ -219,7 +234,7 @@ class RunListView(generics.GenericAPIView[ToolRun]):
     filterset_class = RunFilter
     queryset = ToolRun.objects.none()
 
-    @extend_schema(operation_id="runs_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="runs_list", responses={200: RunSummarySerializer(many=True)})
     def get(self, request: Request) -> Response:
         mine = ToolRun.objects.filter(requested_by=authenticated_user(request))
         runs = self.filter_queryset(mine.select_related("tool").order_by("-requested_at", "-pk"))
@@ -228,7 +243,7 @@ class RunListView(generics.GenericAPIView[ToolRun]):
 
 
 class MyRunsView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: MyRunsSerializer})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
         mine = ToolRun.objects.filter(requested_by=user, context=RunContext.PRODUCTION)

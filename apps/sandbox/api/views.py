@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,13 @@ from apps.core.api.validation import body_object, validated
 from apps.runs import access as runs_access
 from apps.runs import services as runs
 from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.responses import (
+    AcceptedRunSerializer,
+    RunDetailsSerializer,
+    SandboxSessionFilesSerializer,
+    SessionStateSerializer,
+    SettingsStateSerializer,
+)
 from apps.runs.api.serializers import (
     ActionSerializer,
     SettingsSaveSerializer,
@@ -30,6 +37,11 @@ from apps.tools.access import get_version_for_user
 from apps.tools.api.serializers import lock_token_header
 
 ARTIFACT_URL = "/api/v1/editor/tool-runs/{run_id}/artifacts/{{artifact_id}}"
+_SNAPSHOT_ID = OpenApiParameter(
+    "snapshot_id",
+    OpenApiTypes.UUID,
+    description="The snapshot (a sandbox run) whose session to read.",
+)
 
 
 def _lock_token(request: Request) -> int | None:
@@ -42,7 +54,7 @@ class RunSandboxView(APIView):
 
     parser_classes = RUN_PARSERS
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: AcceptedRunSerializer})
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -72,7 +84,7 @@ class ReviewRunView(APIView):
 
     parser_classes = RUN_PARSERS
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: AcceptedRunSerializer})
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -94,7 +106,7 @@ class SandboxActionSerializer(ActionSerializer):
 
 
 class StartSandboxActionView(APIView):
-    @extend_schema(request=SandboxActionSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=SandboxActionSerializer, responses={202: AcceptedRunSerializer})
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -117,7 +129,7 @@ class StartSandboxActionView(APIView):
 
 
 class SandboxSessionView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[_SNAPSHOT_ID], responses={200: SessionStateSerializer})
     def get(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -128,7 +140,7 @@ class SandboxSessionView(APIView):
 
 
 class SandboxSessionFilesView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[_SNAPSHOT_ID], responses={200: SandboxSessionFilesSerializer})
     def get(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -153,7 +165,7 @@ class SandboxSettingsSaveSerializer(SettingsSaveSerializer, SettingsSchemaSerial
 
 
 class ResolveSandboxSettingsView(APIView):
-    @extend_schema(request=SettingsSchemaSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=SettingsSchemaSerializer, responses={200: SettingsStateSerializer})
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -168,7 +180,7 @@ class ResolveSandboxSettingsView(APIView):
 
 
 class SaveSandboxSettingsView(APIView):
-    @extend_schema(request=SandboxSettingsSaveSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=SandboxSettingsSaveSerializer, responses={200: SettingsStateSerializer})
     def put(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
@@ -180,7 +192,7 @@ class SaveSandboxSettingsView(APIView):
 
 
 class EditorRunView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: RunDetailsSerializer})
     def get(self, request: Request, run_id: str) -> Response:
         run = runs_access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.SANDBOX

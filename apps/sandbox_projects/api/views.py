@@ -3,7 +3,6 @@ back (dry run = the plan), and the merge records of a project."""
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -17,6 +16,7 @@ from apps.projects import access as projects_access
 from apps.projects.api.serializers import ProjectSerializer
 from apps.projects.models import COLOUR_PATTERN, Project, ProjectRole
 from apps.sandbox_projects import services
+from apps.sandbox_projects.api.responses import MERGE_RESULT, MergeRecordSerializer
 from apps.sandbox_projects.exceptions import NotASandbox
 from apps.sandbox_projects.models import MergeRecord
 
@@ -43,6 +43,7 @@ class SandboxListView(generics.GenericAPIView[Project]):
     queryset = Project.objects.none()
     serializer_class = ProjectSerializer
 
+    @extend_schema(responses={200: ProjectSerializer(many=True)})
     def get(self, request: Request, project_id: str) -> Response:
         project = projects_access.get_project_for_user(user=request.user, project_id=project_id)
         sandboxes = projects_access.projects_visible_to(request.user).filter(parent=project)
@@ -64,7 +65,7 @@ class SandboxListView(generics.GenericAPIView[Project]):
 class MergeView(APIView):
     """Admin+ on the sandbox, editor+ on the target (default: the sandbox's parent)."""
 
-    @extend_schema(request=MergeSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=MergeSerializer, responses={200: MERGE_RESULT})
     def post(self, request: Request, project_id: str) -> Response:
         user = authenticated_user(request)
         source = projects_access.get_project_for_user(
@@ -95,7 +96,7 @@ class MergeRecordListView(generics.GenericAPIView[MergeRecord]):
 
     queryset = MergeRecord.objects.none()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: MergeRecordSerializer(many=True)})
     def get(self, request: Request, project_id: str) -> Response:
         project = projects_access.get_project_for_user(user=request.user, project_id=project_id)
         records = MergeRecord.objects.filter(target=project) | MergeRecord.objects.filter(

@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +12,7 @@ from apps.accounts.models import User
 from apps.core.api.validation import validated
 from apps.core.identifiers import parse_int_id
 from apps.tools import access, services
+from apps.tools.api.responses import MaintainersSerializer
 from apps.tools.api.serializers import (
     MaintainerAddSerializer,
     MetadataSerializer,
@@ -63,11 +63,11 @@ class TaxonomyView(APIView):
 
 
 class MaintainersView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: MaintainersSerializer})
     def get(self, request: Request, tool_id: str) -> Response:
         return Response(_maintainers(_tool(request, tool_id)))
 
-    @extend_schema(request=MaintainerAddSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=MaintainerAddSerializer, responses={200: MaintainersSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         tool = _tool(request, tool_id)
         data = validated(MaintainerAddSerializer, request)
@@ -76,7 +76,9 @@ class MaintainersView(APIView):
 
 
 class MaintainerDetailView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str)], responses={200: MaintainersSerializer}
+    )
     def delete(self, request: Request, tool_id: str, user_id: str) -> Response:
         tool = _tool(request, tool_id)
         user = User.objects.filter(pk=parse_int_id(user_id, name="user_id")).first()

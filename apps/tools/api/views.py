@@ -1,7 +1,7 @@
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -14,6 +14,11 @@ from apps.core.identifiers import parse_uuid
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
 from apps.tools import access, queries, services
+from apps.tools.api.responses import (
+    DraftCreatedSerializer,
+    EditorBootSerializer,
+    LockReleasedSerializer,
+)
 from apps.tools.api.serializers import (
     DraftCreateSerializer,
     DraftSaveSerializer,
@@ -58,7 +63,7 @@ class ProjectToolViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Tool]):
 class EditorBootView(APIView):
     """`GET /editor/tools/{id}` or `/editor/tool-versions/{id}`: the editor's start document."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: EditorBootSerializer})
     def get(
         self, request: Request, tool_id: str | None = None, version_id: str | None = None
     ) -> Response:
@@ -95,7 +100,14 @@ class DraftLockView(APIView):
         state = services.acquire_draft_lock(tool=tool, actor=user, **data)
         return Response(lock_json(state, user_id=user.pk))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("draft_head_id", OpenApiTypes.UUID),
+            OpenApiParameter("lock_token", int),
+            OpenApiParameter("reason", str),
+        ],
+        responses={200: LockReleasedSerializer},
+    )
     def delete(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
@@ -117,7 +129,7 @@ class DraftLockReleaseView(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: LockReleasedSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)
@@ -133,7 +145,7 @@ class DraftLockReleaseView(APIView):
 
 
 class DraftCreateView(APIView):
-    @extend_schema(request=DraftCreateSerializer, responses={201: VersionResultSerializer})
+    @extend_schema(request=DraftCreateSerializer, responses={201: DraftCreatedSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
         tool = access.get_tool_for_user(user=user, tool_id=tool_id, edit=True)

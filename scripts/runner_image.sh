@@ -52,8 +52,13 @@ if [ "${RUNNER_WHEELS:-host}" = host ]; then
 fi
 # The host's network: the engine may run without a bridge (scripts/docker_engine.sh), and pip
 # fetches the runner requirements from PyPI.
-DOCKER_BUILDKIT=0 docker build --quiet --force-rm --network host -f docker/runner.Dockerfile \
+# The classic builder: Debian's docker.io has no buildx plugin.
+build_log=$(mktemp)
+if ! DOCKER_BUILDKIT=0 docker build --force-rm --network host -f docker/runner.Dockerfile \
   --build-arg "BASE_IMAGE=$base" --label "skriptoteket.inputs=$inputs_hash" \
-  -t "$REPO:$inputs_hash" -t "$IMAGE" . >/dev/null
+  -t "$REPO:$inputs_hash" -t "$IMAGE" . >"$build_log" 2>&1; then
+  tail -30 "$build_log" >&2; rm -f "$build_log" docker/runner-wheels -r; exit 1
+fi
+rm -f "$build_log"
 rm -rf docker/runner-wheels
 log "built $IMAGE in $(( $(date +%s) - started )) s"

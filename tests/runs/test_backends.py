@@ -1,11 +1,9 @@
 """The sandbox backends against the runner contract (result.json, env, output capture)."""
 
-import io
 import json
 import os
 import shutil
 import socket
-import tarfile
 import tempfile
 import textwrap
 import threading

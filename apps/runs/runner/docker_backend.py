@@ -216,7 +216,10 @@ class DockerRunner:
         # Attach before start so no output is missed and none has to be stored by the daemon.
         frames = container.attach(stdout=True, stderr=True, stream=True, demux=True, logs=False)
         reader = threading.Thread(
-            target=_drain_attached, args=(frames, stdout, stderr), name="sandbox-attach", daemon=True
+            target=_drain_attached,
+            args=(frames, stdout, stderr),
+            name="sandbox-attach",
+            daemon=True,
         )
         reader.start()
         started = time.monotonic()
@@ -267,7 +270,8 @@ class _ExitWaiter:
         self._thread.start()
 
     def _wait(self, container: Any, timeout_s: float) -> None:
-        with contextlib.suppress(Exception):  # the engine went away: the watchdog's deadline ends it
+        # The engine went away: the watchdog's deadline ends the run.
+        with contextlib.suppress(Exception):
             self.status_code = int(container.wait(timeout=timeout_s)["StatusCode"])
         self.exited.set()
 

@@ -19,6 +19,7 @@ from bench import (
     lock_heartbeat,
     my_runs,
     project_get,
+    sandbox_backends,
     sandbox_projects,
     sandbox_runs,
 )
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     lock_heartbeat.NAME: lock_heartbeat.run,
     my_runs.NAME: my_runs.run,
     sandbox_runs.NAME: sandbox_runs.run,
+    sandbox_backends.NAME: sandbox_backends.run,
     sandbox_projects.NAME: sandbox_projects.run,
     catalog.NAME: catalog.run,
 }

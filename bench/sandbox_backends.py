@@ -19,9 +19,9 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -112,29 +112,10 @@ def measure_throughput(runners: dict[str, Any], work_root: Path) -> dict[str, fl
     print(f"  [2] throughput: {THROUGHPUT_RUNS} trivial runs per backend by {THREADS} threads")
     rates = {}
     for name, runner in runners.items():
-        remaining = list(range(THROUGHPUT_RUNS))
-        lock = threading.Lock()
-        errors: list[BaseException] = []
-
-        def work(runner: Any = runner) -> None:
-            while True:
-                with lock:
-                    if not remaining or errors:
-                        return
-                    remaining.pop()
-                try:
-                    _one_run(runner, work_root)
-                except BaseException as error:  # reported below, in this thread's place
-                    errors.append(error)
-
-        threads = [threading.Thread(target=work) for _ in range(THREADS)]
         started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise harness.BenchError(f"{name}: {errors[0]}")
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            # list(): every run's error surfaces here.
+            list(pool.map(lambda _: _one_run(runner, work_root), range(THROUGHPUT_RUNS)))  # noqa: B023
         rates[name] = THROUGHPUT_RUNS / (time.perf_counter() - started)
         print(f"      {name:<8} {rates[name]:.2f} runs/s")
     return rates

@@ -23,9 +23,11 @@ from typing import Any
 from django.conf import settings
 
 from apps.runs.exceptions import RunnerUnavailable
+from apps.runs.runner import cgroups
 from apps.runs.runner.sandbox_types import RunLimits, RunOutcome, RunRequest, RunResult
 from apps.runs.runner.seccomp_policy import docker_seccomp_profile
 from apps.runs.runner.streams import StreamCapture
+from apps.runs.runner.supervision import cgroup_verdict
 from apps.runs.runner.work_tree import chown_tree, tree_bytes
 
 CONTAINER_UID = 10001  # the image's `runner` user, the sandbox uid of a root worker
@@ -225,7 +227,8 @@ class DockerRunner:
         started = time.monotonic()
         container.start()
         waiter = _ExitWaiter(container, limits.timeout_s + _API_MARGIN_SECONDS)
-        killed_for = _supervise(container, request, waiter, docker)
+        usage = _Usage.of(container)
+        killed_for = _supervise(container, request, waiter, usage, docker)
         wall_s = time.monotonic() - started
         reader.join(_READER_JOIN_SECONDS)
         with contextlib.suppress(Exception):
@@ -234,10 +237,21 @@ class DockerRunner:
         if killed_for is None and container.attrs["State"].get("OOMKilled"):
             # An OOM kill of one process may not end the run; it still failed on memory.
             killed_for = "memory_limit"
-        if killed_for is not None:
-            return RunResult(killed_for, None, "SIGKILL", stdout.result(), stderr.result(), wall_s)
-        outcome, exit_code, signal_name = _exit_result(waiter.status_code)
-        return RunResult(outcome, exit_code, signal_name, stdout.result(), stderr.result(), wall_s)
+        outcome, exit_code, signal_name = (
+            (killed_for, None, "SIGKILL")
+            if killed_for is not None
+            else _exit_result(waiter.status_code)
+        )
+        return RunResult(
+            outcome,
+            exit_code,
+            signal_name,
+            stdout.result(),
+            stderr.result(),
+            wall_s,
+            cpu_s=usage.cpu_s,
+            memory_peak_bytes=usage.memory_peak_bytes,
+        )
 
     def remove_leftovers(self, *, keep: Callable[[str], bool]) -> int:
         """Remove this work root's sandbox containers whose run folder `keep` refuses (those of
@@ -276,11 +290,40 @@ class _ExitWaiter:
         self.exited.set()
 
 
+class _Usage:
+    """The container's cgroup counters, read by the watchdog while the container lives (the
+    engine removes the cgroup at its exit, so the figures are those of the last poll). Without
+    a view of the cgroup (a worker in another pid namespace) every figure stays None and only
+    the engine's OOMKilled flag tells a memory kill."""
+
+    def __init__(self, cgroup: cgroups.RunCgroup | None) -> None:
+        self.cgroup = cgroup
+        self.cpu_s: float | None = None
+        self.memory_peak_bytes: int | None = None
+
+    @classmethod
+    def of(cls, container: Any) -> "_Usage":
+        with contextlib.suppress(Exception):  # gone already: nothing to read
+            container.reload()
+            return cls(cgroups.of_process(int(container.attrs["State"]["Pid"])))
+        return cls(None)
+
+    def verdict(self, cpu_seconds: int) -> RunOutcome | None:
+        """The run-wide limit the container went past, if any (as the bwrap watchdog's)."""
+        try:
+            if self.cgroup is not None:
+                self.cpu_s = self.cgroup.cpu_seconds()
+                self.memory_peak_bytes = self.cgroup.memory_peak_bytes()
+            return cgroup_verdict(self.cgroup, cpu_seconds)
+        except (OSError, ValueError):  # the container ended between two reads
+            return None
+
+
 def _supervise(
-    container: Any, request: RunRequest, waiter: _ExitWaiter, docker: Any
+    container: Any, request: RunRequest, waiter: _ExitWaiter, usage: _Usage, docker: Any
 ) -> RunOutcome | None:
-    """Wait for the container; kill it at the wall limit or when /work grows past its quota.
-    None = it exited by itself."""
+    """Wait for the container; kill it at the wall limit, when /work grows past its quota, or
+    when its cgroup reports an OOM kill or more CPU time than allowed. None = it exited."""
     limits = request.limits
     deadline = time.monotonic() + limits.timeout_s
     quota = tree_bytes(request.workdir) + limits.work_max_bytes
@@ -291,8 +334,11 @@ def _supervise(
             break
         if waiter.exited.wait(min(POLL_SECONDS, remaining)):
             return None
-        if tree_bytes(request.workdir) > quota:
-            verdict = "work_limit"
+        found = usage.verdict(limits.cpu_seconds)
+        if found is None and tree_bytes(request.workdir) > quota:
+            found = "work_limit"
+        if found is not None:
+            verdict = found
             break
     with contextlib.suppress(docker.errors.APIError):
         container.kill()

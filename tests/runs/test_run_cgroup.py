@@ -1,6 +1,7 @@
 """What a run may use as a whole: its cgroup (memory, processes, CPU) and its sized /dev/shm,
-against both real backends (bubblewrap's run cgroup, the container's), with the host's memory measured while the tool tries to take
-more. Before the run cgroups each of these tools got what it asked for."""
+against both real backends (bubblewrap's run cgroup, the container's), with the host's memory
+measured while the tool tries to take more. Before the run cgroups each of these tools got what
+it asked for."""
 
 import os
 import subprocess

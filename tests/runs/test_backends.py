@@ -7,6 +7,7 @@ import socket
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -522,3 +523,38 @@ def test_stream_capture_counts_everything_and_keeps_the_head():
     for chunk in (b"abc", b"def", b"ghi"):
         capture.feed(chunk)
     assert capture.result() == CapturedStream(text="abcde", total_bytes=9, truncated=True)
+
+
+def test_docker_container_is_hardened_labelled_and_removed(work_root):
+    import docker  # type: ignore[import-untyped]
+    from tests.runs.conftest import docker_runner
+
+    runner = docker_runner()
+    workdir = make_workdir(work_root, "import time\ntime.sleep(2)\n")
+    run = threading.Thread(
+        target=runner.run, args=(RunRequest(workdir=workdir, env=TOOL_ENV, limits=SMALL_LIMITS),)
+    )
+    run.start()
+    client = docker.from_env()
+    filters = {"label": f"skriptoteket.run_dir={workdir.name}"}
+    found: list[Any] = []
+    deadline = time.monotonic() + 10
+    while not found and time.monotonic() < deadline:
+        found = client.containers.list(filters=filters)
+        time.sleep(0.05)
+    run.join()
+    assert len(found) == 1
+    host = found[0].attrs["HostConfig"]
+    assert found[0].labels["skriptoteket.work_root"] == str(work_root.resolve())
+    assert (host["NetworkMode"], host["ReadonlyRootfs"], host["CapDrop"]) == ("none", True, ["ALL"])
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert any(
+        opt.startswith("seccomp=") and "io_uring_setup" in opt for opt in host["SecurityOpt"]
+    )
+    assert (host["Memory"], host["PidsLimit"]) == (
+        SMALL_LIMITS.memory_bytes,
+        SMALL_LIMITS.processes,
+    )
+    assert host["NanoCpus"] == SMALL_LIMITS.cpus * 1_000_000_000
+    assert found[0].attrs["Config"]["User"] != "0:0"
+    assert client.containers.list(all=True, filters=filters) == []  # removed after the run

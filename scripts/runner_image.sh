@@ -40,6 +40,7 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
     }
     log "building the base image $base from Debian packages (about a minute)"
     docker/runner-base.sh "$base"
+    log "built the base image in $(( $(date +%s) - started )) s"
   fi
 fi
 log "building $IMAGE FROM $base (inputs $inputs_hash)"

@@ -152,7 +152,6 @@ HOSTILE_RESULTS = {
 }
 
 
-@pytest.mark.usefixtures("each_backend")
 @pytest.mark.parametrize("data", HOSTILE_RESULTS.values(), ids=HOSTILE_RESULTS.keys())
 def test_hostile_result_json_is_a_contract_violation(alice, data):
     run = execute(_preview(alice, _writes_its_own_result(data)).pk)

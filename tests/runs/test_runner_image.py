@@ -13,7 +13,11 @@ def test_an_image_with_the_inputs_hash_is_not_built_again():
     docker_runner()  # an engine and a current image (scripts/test.sh made them)
     started = time.monotonic()
     done = subprocess.run(
-        ["scripts/runner_image.sh"], cwd=ROOT, capture_output=True, text=True, check=True
+        [str(ROOT / "scripts" / "runner_image.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "is current" in done.stderr
     assert time.monotonic() - started < 5.0

@@ -230,3 +230,9 @@ def test_a_run_over_its_memory_limit_is_a_clean_failed_run(settings, alice, api_
         body = client.get(f"/api/v1/runs/{response.json()['run_id']}").json()
     assert body["status"] == "failed"
     assert body["error_summary"] == "Memory limit reached: the run used more than 256 MiB in all."
+
+
+def test_the_docker_backend_reads_a_cgroup_only_when_its_path_names_the_container():
+    # Seen from another pid namespace, a container's host pid may be some other process.
+    assert cgroups.of_process(os.getpid(), path_contains="0123456789abcdef") is None
+    assert cgroups.of_process(0, path_contains="") is None

@@ -276,9 +276,10 @@ def join_argv(cgroup: RunCgroup) -> list[str]:
     return ["/bin/sh", "-c", _JOIN_SCRIPT, "sh", *map(str, cgroup.procs_files()), "--"]
 
 
-def of_process(pid: int) -> RunCgroup | None:
+def of_process(pid: int, *, path_contains: str) -> RunCgroup | None:
     """The cgroup `pid` is in, for reading its counters (the Docker backend reads its
-    container's); None where this process cannot see it (another pid namespace, no hierarchy).
+    container's); None where this process cannot see it (no hierarchy), or where the cgroup's
+    path lacks `path_contains`: in another pid namespace the number may name another process.
     """
     layout = _layout()
     try:
@@ -291,6 +292,8 @@ def of_process(pid: int) -> RunCgroup | None:
     relative = {}
     for line in lines:
         _, controllers, path = line.split(":", 2)
+        if path_contains not in path:
+            continue
         for controller in controllers.split(",") if controllers else ["v2"]:
             relative[controller] = path.lstrip("/")
     if layout.version == 2:

@@ -306,7 +306,8 @@ class _Usage:
     def of(cls, container: Any) -> "_Usage":
         with contextlib.suppress(Exception):  # gone already: nothing to read
             container.reload()
-            return cls(cgroups.of_process(int(container.attrs["State"]["Pid"])))
+            pid = int(container.attrs["State"]["Pid"])  # a host pid
+            return cls(cgroups.of_process(pid, path_contains=container.id))
         return cls(None)
 
     def verdict(self, cpu_seconds: int) -> RunOutcome | None:

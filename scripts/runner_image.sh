@@ -58,7 +58,7 @@ build_log=$(mktemp)
 if ! DOCKER_BUILDKIT=0 docker build --force-rm --network host -f docker/runner.Dockerfile \
   --build-arg "BASE_IMAGE=$base" --label "skriptoteket.inputs=$inputs_hash" \
   -t "$REPO:$inputs_hash" -t "$IMAGE" . >"$build_log" 2>&1; then
-  tail -30 "$build_log" >&2; rm -f "$build_log" docker/runner-wheels -r; exit 1
+  tail -30 "$build_log" >&2; rm -rf "$build_log" docker/runner-wheels; exit 1
 fi
 rm -f "$build_log"
 rm -rf docker/runner-wheels

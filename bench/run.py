@@ -21,6 +21,7 @@ from bench import (
     mixed_load,
     my_runs,
     project_get,
+    sandbox_backends,
     sandbox_projects,
     sandbox_runs,
 )
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     lock_heartbeat.NAME: lock_heartbeat.run,
     my_runs.NAME: my_runs.run,
     sandbox_runs.NAME: sandbox_runs.run,
+    sandbox_backends.NAME: sandbox_backends.run,
     sandbox_projects.NAME: sandbox_projects.run,
     catalog.NAME: catalog.run,
     mixed_load.NAME: mixed_load.run,

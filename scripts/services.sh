@@ -97,6 +97,12 @@ if [ -z "$redis_url" ]; then
   fi
 fi
 
+# SANDBOX_RUNNER=docker: an engine (started when none answers) and a current runner image.
+if [ "${SANDBOX_RUNNER:-}" = docker ]; then
+  scripts/docker_engine.sh start
+  scripts/runner_image.sh
+fi
+
 # Values already in the environment win when this file is sourced (scripts/env.sh promises it):
 # a test runs the docs' examples against its own database this way (tests/docs).
 cat > "$ENV_FILE" <<ENV

@@ -18,6 +18,25 @@ from tests.runs.helpers import isolated_run_dirs
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line for the Docker-backend cases skipped for want of an engine
+    (tests/runs/conftest.py); pytest's own summary lists skip reasons only with -rs."""
+    from tests.runs.conftest import DOCKER_SKIP_REASON
+
+    reasons = [
+        report.longrepr[2]
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and DOCKER_SKIP_REASON in report.longrepr[2]
+    ]
+    if reasons:
+        reason = reasons[0].removeprefix("Skipped: ")
+        terminalreporter.write_line(
+            f"{len(reasons)} Docker-backend tests skipped ({reason}). Get an engine and the image "
+            "with scripts/docker_engine.sh && scripts/runner_image.sh; CI sets REQUIRE_DOCKER=1.",
+            yellow=True,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

@@ -49,7 +49,8 @@ def cleanup_run_files_task(**kwargs: object) -> dict[str, Any]:
 
 @shared_task
 def sweep_run_folders_task(**kwargs: object) -> int:
-    """Beat job: delete run folders a killed worker left behind, once their run has ended."""
+    """Beat job: delete run folders (and sandbox containers) a killed worker left behind, once
+    their run has ended."""
     return services.sweep_run_folders()
 
 

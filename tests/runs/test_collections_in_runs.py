@@ -100,6 +100,7 @@ READ_WRITE_CALLS = (
 )
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_production_run_reads_and_writes_its_projects_collection(owner, project, scores):
     tool = published_in(project, owner, reporting_tool(*READ_WRITE_CALLS))
     run = execute(queue_production_run(tool, owner).pk)
@@ -203,6 +204,7 @@ def test_collections_of_other_projects_are_not_found(owner, project, scores):
     assert items(secret) == {"x": "hidden"}
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_preview_in_a_top_level_project_reads_but_never_writes(owner, project, scores):
     world = editor_world_in(project, owner)
     source = reporting_tool(

@@ -83,6 +83,7 @@ def test_other_exception_is_generic_with_the_traceback_in_stderr(alice):
     assert "secret-ish" not in run.error_summary
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_string_return_is_sandboxed_html(alice):
     source = "def run_tool(input_dir, output_dir):\n    return '<b>Hej</b>'\n"
     run = execute(_preview(alice, source).pk)
@@ -91,6 +92,7 @@ def test_string_return_is_sandboxed_html(alice):
     assert run.error_summary == ""
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_timeout_at_the_wall_limit_keeps_what_was_written(alice, settings, dirs):
     settings.RUN_WALL_SECONDS_SANDBOX = 2
     source = (
@@ -182,6 +184,7 @@ def test_a_100_mb_result_json_is_refused_without_being_read(alice, settings):
     assert time.monotonic() - started < 2.0
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_result_json_symlink_to_a_host_file_is_not_followed(alice):
     source = (
         "import os\n"
@@ -194,12 +197,14 @@ def test_result_json_symlink_to_a_host_file_is_not_followed(alice):
     assert "root:" not in run.stdout + run.stderr + str(run.ui_payload)
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_missing_result_json_is_a_contract_violation(alice):
     source = "import os\ndef run_tool(input_dir, output_dir):\n    os._exit(0)\n"
     run = execute(_preview(alice, source).pk)
     assert (run.status, run.error_summary) == (RunStatus.FAILED, CONTRACT_VIOLATION)
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_artifact_symlink_fails_the_run_and_nothing_is_copied(alice, dirs):
     source = (
         "import os\n"
@@ -217,6 +222,7 @@ def test_artifact_symlink_fails_the_run_and_nothing_is_copied(alice, dirs):
     assert not (dirs.files / "artifacts" / str(run.pk)).exists()
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_artifacts_are_copied_with_ids(alice, dirs):
     source = (
         "import os\n"
@@ -326,6 +332,7 @@ def run_tool(input_dir, output_dir):
 """
 
 
+@pytest.mark.usefixtures("each_backend")
 def test_run_token_is_minted_for_the_run_revoked_after_and_never_in_the_sandbox(alice, settings):
     tool = published_tool(alice, ENV_DUMP_SOURCE)
     run = execute(queue_production_run(tool, alice).pk)

@@ -4,6 +4,7 @@ of run files, and the sweep of stale run folders (SPEC §6, §12; reference §1.
 import hashlib
 import json
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,8 +22,11 @@ from apps.accounts.services import create_run_token
 from apps.runs import services as run_services
 from apps.runs import session_files, tasks
 from apps.runs.models import RunStatus, ToolRun, ToolSession
+from apps.runs.runner.backends import RunRequest
+from apps.runs.runner.docker_backend import LABEL_RUN_DIR
 from apps.runs.services import execute_run
 from tests.factories.runs import STEPS_SOURCE, editor_world, execute
+from tests.runs.conftest import docker_runner
 from tests.runs.helpers import (
     RunDirs,
     isolated_run_dirs,
@@ -30,6 +34,7 @@ from tests.runs.helpers import (
     queue_preview,
     queue_production_run,
 )
+from tests.runs.test_backends import SMALL_LIMITS, TOOL_ENV
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +305,40 @@ def test_session_row_survives_reaping_of_an_initial_run(alice):
     _pretend_running_since(queue_production_run(tool, alice), 10_000)
     tasks.reap_stuck_runs_task()
     assert not ToolSession.objects.exists()
+
+
+def test_a_container_of_a_worker_killed_mid_run_is_removed_by_the_sweep(alice, settings, dirs):
+    settings.SANDBOX_RUNNER = "docker"
+    runner = docker_runner()
+    run = _pretend_running_since(queue_preview(editor_world(alice), "x = 1"), 1)
+    folder = _folder(dirs, str(run.pk))
+    (folder / "input").mkdir()
+    (folder / "memory.json").write_text("{}")
+    (folder / "script.py").write_text("import time\ntime.sleep(60)\n")
+    request = RunRequest(workdir=folder, env=TOOL_ENV, limits=SMALL_LIMITS)
+    worker = os.fork()
+    if worker == 0:  # the worker: runs the tool until it is killed
+        try:
+            runner.run(request)
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while not _containers_of(folder) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    os.waitpid(worker, 0)
+    assert len(_containers_of(folder)) == 1  # what the dead worker left running
+    tasks._sweep_run_folders_at_start()  # the worker restarts at once: the run still "runs"
+    assert len(_containers_of(folder)) == 1
+    _pretend_running_since(run, settings.RUN_WALL_SECONDS_SANDBOX + GRACE_SECONDS + 5)
+    tasks.reap_stuck_runs_task()
+    assert tasks.sweep_run_folders_task() == 2  # its folder and its container
+    assert _containers_of(folder) == []
+    assert not folder.exists()
+
+
+def _containers_of(folder: Path) -> list[str]:
+    import docker  # type: ignore[import-untyped]
+
+    filters = {"label": f"{LABEL_RUN_DIR}={folder.name}"}
+    return [c.id for c in docker.from_env().containers.list(all=True, filters=filters)]

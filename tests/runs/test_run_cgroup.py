@@ -1,6 +1,7 @@
-"""What a bubblewrap run may use as a whole: its cgroup (memory, processes, CPU) and its sized
-/dev/shm, against the real backend, with the host's memory measured while the tool tries to take
-more. Before the run cgroups each of these tools got what it asked for."""
+"""What a run may use as a whole: its cgroup (memory, processes, CPU) and its sized /dev/shm,
+against both real backends (bubblewrap's run cgroup, the container's), with the host's memory
+measured while the tool tries to take more. Before the run cgroups each of these tools got what
+it asked for."""
 
 import os
 import subprocess
@@ -76,7 +77,11 @@ def _test_slot_cgroups() -> list[Path]:
     return [path for path in parent.glob("slot-*") if path.name in names]
 
 
-def test_dev_shm_is_sized_from_the_tmp_budget_and_dev_is_read_only(bwrap, work_root):
+# Nothing can be planted in /dev: bwrap remounts it read-only, Docker's belongs to root.
+DEV_WRITE_ERROR = {"bwrap": "EROFS", "docker": "EACCES"}
+
+
+def test_dev_shm_is_sized_from_the_tmp_budget_and_dev_is_read_only(runner, work_root):
     source = """
     import errno
     def run_tool(i, o):
@@ -102,17 +107,17 @@ def test_dev_shm_is_sized_from_the_tmp_budget_and_dev_is_read_only(bwrap, work_r
                           "tmp_size": shutil.disk_usage("/tmp").total}}
     """
     with HostMemory() as host:
-        result, payload, _ = run_tool(bwrap, work_root, source, LIMITS)
+        result, payload, _ = run_tool(runner, work_root, source, LIMITS)
     assert result.outcome == "exited", result
     state = payload["state"]
-    assert (state["failure"], state["dev"]) == ("ENOSPC", "EROFS")
+    assert (state["failure"], state["dev"]) == ("ENOSPC", DEV_WRITE_ERROR[runner.name])
     assert 7 * MIB <= state["written"] <= 8 * MIB
     assert state["tmp_size"] == 24 * MIB  # the tmp budget less /dev/shm
     # The host's shared memory grew by the 8 MiB the tool could write, not the 1 GiB it tried.
     assert host.shmem_added < 64 * MIB, host.shmem_added
 
 
-def test_children_under_the_process_limit_but_over_the_run_limit_fail_the_run(bwrap, work_root):
+def test_children_under_the_process_limit_but_over_the_run_limit_fail_the_run(runner, work_root):
     source = """
     import os, time
     def run_tool(i, o):
@@ -131,7 +136,7 @@ def test_children_under_the_process_limit_but_over_the_run_limit_fail_the_run(bw
         return {"state": {"survived": True}}
     """
     with HostMemory() as host:
-        result, _, _ = run_tool(bwrap, work_root, source, LIMITS)
+        result, _, _ = run_tool(runner, work_root, source, LIMITS)
     assert result.outcome == "memory_limit", result
     assert result.memory_peak_bytes is not None
     assert result.memory_peak_bytes <= LIMITS.memory_bytes
@@ -140,7 +145,7 @@ def test_children_under_the_process_limit_but_over_the_run_limit_fail_the_run(bw
     assert result.wall_s < 5.0  # killed at the OOM, not after the children's sleep
 
 
-def test_cpu_spin_in_8_processes_gets_one_core_and_stops_at_the_run_cpu_budget(bwrap, work_root):
+def test_cpu_spin_in_8_processes_gets_one_core_and_stops_at_the_run_cpu_budget(runner, work_root):
     source = """
     import os
     def run_tool(i, o):
@@ -151,7 +156,7 @@ def test_cpu_spin_in_8_processes_gets_one_core_and_stops_at_the_run_cpu_budget(b
             pass
     """
     limits = replace(LIMITS, cpu_seconds=2, timeout_s=10.0)
-    result, payload, _ = run_tool(bwrap, work_root, source, limits)
+    result, payload, _ = run_tool(runner, work_root, source, limits)
     assert (result.outcome, payload) == ("cpu_limit", None)
     assert result.cpu_s is not None
     # One core in all (2 here), and stopped within a watchdog poll of the 2 s budget.
@@ -213,6 +218,7 @@ def run_tool(input_dir, output_dir):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("each_backend")
 def test_a_run_over_its_memory_limit_is_a_clean_failed_run(settings, alice, api_client_for):
     settings.RUN_MEMORY_BYTES = 256 * MIB
     client = api_client_for(alice)
@@ -224,3 +230,9 @@ def test_a_run_over_its_memory_limit_is_a_clean_failed_run(settings, alice, api_
         body = client.get(f"/api/v1/runs/{response.json()['run_id']}").json()
     assert body["status"] == "failed"
     assert body["error_summary"] == "Memory limit reached: the run used more than 256 MiB in all."
+
+
+def test_the_docker_backend_reads_a_cgroup_only_when_its_path_names_the_container():
+    # Seen from another pid namespace, a container's host pid may be some other process.
+    assert cgroups.of_process(os.getpid(), path_contains="0123456789abcdef") is None
+    assert cgroups.of_process(0, path_contains="") is None

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -169,6 +169,11 @@ class BwrapRunner:
         prepare_runner_assets(Path(settings.SANDBOX_WORK_ROOT))
         smoke_test(settings.SANDBOX_UID_BASE if os.geteuid() == 0 else None)
         _cgroups_usable()
+
+    def remove_leftovers(self, *, keep: Callable[[str], bool]) -> int:
+        """Nothing to remove: a killed worker's sandboxes die with it (--die-with-parent), and
+        its run cgroups are emptied when their uid slot is used again (cgroups.run_cgroup)."""
+        return 0
 
     def run(self, request: RunRequest) -> RunResult:
         """Run the tool in `request.workdir`; the folder stays, owned by the caller again.

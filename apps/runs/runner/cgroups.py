@@ -274,3 +274,32 @@ def run_cgroup(*, name: str, limits: CgroupLimits) -> Iterator[RunCgroup]:
 def join_argv(cgroup: RunCgroup) -> list[str]:
     """The command-line prefix that puts the process (and so all it starts) into `cgroup`."""
     return ["/bin/sh", "-c", _JOIN_SCRIPT, "sh", *map(str, cgroup.procs_files()), "--"]
+
+
+def of_process(pid: int, *, path_contains: str) -> RunCgroup | None:
+    """The cgroup `pid` is in, for reading its counters (the Docker backend reads its
+    container's); None where this process cannot see it (no hierarchy), or where the cgroup's
+    path lacks `path_contains`: in another pid namespace the number may name another process.
+    """
+    layout = _layout()
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    if layout is None or pid <= 0:
+        return None
+    # "<id>:<controllers>:<path>"; v2 is the one line with no controllers.
+    relative = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if path_contains not in path:
+            continue
+        for controller in controllers.split(",") if controllers else ["v2"]:
+            relative[controller] = path.lstrip("/")
+    if layout.version == 2:
+        found = layout.mounts["memory"] / relative.get("v2", "")
+        return _V2Cgroup(found) if "v2" in relative and found.is_dir() else None
+    if not all(controller in relative for controller in V1_CONTROLLERS):
+        return None
+    paths = {c: layout.mounts[c] / relative[c] for c in V1_CONTROLLERS}
+    return _V1Cgroup(paths) if all(path.is_dir() for path in paths.values()) else None

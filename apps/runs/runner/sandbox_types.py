@@ -1,5 +1,6 @@
 """Values passed to and returned by a sandbox backend (re-exported by `runner.backends`)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -106,3 +107,7 @@ class SandboxRunner(Protocol):
 
     def run(self, request: RunRequest) -> RunResult:
         """Run `<python> -I /runner/_runner.py` with /work = request.workdir."""
+
+    def remove_leftovers(self, *, keep: Callable[[str], bool]) -> int:
+        """Remove what runs of a killed worker left in the backend (not their folders) unless
+        `keep` accepts the run folder's name; return how many."""

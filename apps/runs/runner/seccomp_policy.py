@@ -1,4 +1,5 @@
-"""The seccomp filter bwrap loads into every sandbox (`bwrap --seccomp FD`).
+"""The seccomp filter of every sandbox: compiled for bwrap (`bwrap --seccomp FD`) and written as
+a Docker profile (`--security-opt seccomp=...`) from the same rules.
 
 Defence in depth: the namespaces already leave sockets without a route and the dropped
 capabilities refuse mount/ptrace; the filter also closes kernel attack surface that namespaces
@@ -6,6 +7,7 @@ do not (io_uring, bpf, userfaultfd, keyctl, perf_event_open).
 """
 
 import errno
+import json
 import socket
 import tempfile
 import termios
@@ -80,3 +82,35 @@ def build_seccomp_bpf() -> bytes:
         rules.export_bpf(out)
         out.seek(0)
         return out.read()
+
+
+def docker_seccomp_profile() -> str:
+    """The same rules as a Docker seccomp profile (JSON text for `security_opt`).
+
+    Allow by default like the bwrap filter, then refuse what it refuses with the same errno;
+    names the engine's libseccomp does not know are skipped by the engine.
+    """
+    rules = [
+        {
+            "names": ["socket"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": errno.EACCES,
+            "args": [{"index": 0, "value": socket.AF_UNIX, "op": "SCMP_CMP_NE"}],
+        },
+        {"names": list(DENIED_SYSCALLS), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM},
+        {
+            "names": ["ioctl"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": errno.EPERM,
+            # MASKED_EQ: `value` is the mask, `valueTwo` what the masked argument must equal.
+            "args": [
+                {
+                    "index": 1,
+                    "value": _LOW_32_BITS,
+                    "valueTwo": termios.TIOCSTI,
+                    "op": "SCMP_CMP_MASKED_EQ",
+                }
+            ],
+        },
+    ]
+    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})

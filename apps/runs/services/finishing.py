@@ -16,7 +16,7 @@ from apps.accounts.models import ApiToken
 from apps.core.identifiers import is_uuid
 from apps.runs import session_files
 from apps.runs.models import ACTIVE_STATUSES, RunContext, RunStatus, ToolRun, ToolSession
-from apps.runs.runner.backends import CapturedStream, run_folder_names, sweep_folders
+from apps.runs.runner.backends import CapturedStream, get_runner, run_folder_names, sweep_folders
 from apps.runs.services.sessions import get_or_create_session
 from apps.runs.services.submission import enqueue
 from apps.runs.ui_payload import failure_payload
@@ -211,7 +211,8 @@ def cleanup_run_files() -> dict[str, Any]:
 
 
 def sweep_run_folders() -> int:
-    """Delete the folders in SANDBOX_WORK_ROOT of runs that are over or unknown; return how many.
+    """Delete the folders in SANDBOX_WORK_ROOT of runs that are over or unknown, and what the
+    backend keeps of them (their containers); return how many.
 
     A worker killed mid-run leaves its run folder (what the tool wrote, owned by a slot uid)
     behind; once the reaper has ended that run, the next sweep removes it. Folders of queued or
@@ -228,8 +229,19 @@ def sweep_run_folders() -> int:
         ).values_list("pk", flat=True)
     }
     removed = sweep_folders(keep=lambda name: name in live or name not in listed)
-    log.info("runs.folders_swept", removed=removed, kept=len(live))
-    return removed
+    # The backend's own leftovers (docker: the containers of a killed worker). A container is
+    # made after its run was claimed and removed before the run ends, so one whose run is not
+    # active now belongs to nobody.
+    containers = get_runner().remove_leftovers(keep=_is_active_run)
+    log.info("runs.folders_swept", removed=removed, kept=len(live), sandboxes_removed=containers)
+    return removed + containers
+
+
+def _is_active_run(folder_name: str) -> bool:
+    return (
+        is_uuid(folder_name)
+        and ToolRun.objects.filter(pk=folder_name, status__in=ACTIVE_STATUSES).exists()
+    )
 
 
 # PostgreSQL text cannot hold U+0000, and UTF-8 cannot encode a lone surrogate (a forged

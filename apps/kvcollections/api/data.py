@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 
 from apps.accounts.api.authentication import CollectionsTokenAuthentication
 from apps.accounts.services import TokenCredential, authenticate_api_token
-from apps.core.exceptions import BadRequest, ValidationFailed
-from apps.core.identifiers import parse_uuid
 from apps.core.api.parsers import JSONParser
 from apps.core.api.renderers import JSONRenderer
+from apps.core.exceptions import BadRequest, ValidationFailed
+from apps.core.identifiers import parse_uuid
 from apps.kvcollections import access, queries, services
 from apps.kvcollections.access import Caller, CollectionAccess, ItemRead, Operation
 from apps.kvcollections.api import inputs

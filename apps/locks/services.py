@@ -75,17 +75,32 @@ _HOLDER_EMAIL = f"(SELECT u.email FROM {USERS} u WHERE u.id = l.holder_id)"  # n
 
 # forced_by is set by a forced takeover and cleared whenever that holding ends (release, expiry,
 # another holder), so while it is set the tool's newest `forced` event is the takeover behind it.
-_STATE_SQL = f"""
+# `{source}` is the lock table, or a statement's rows of it, as `l`.
+_STATE_SELECT = f"""
 SELECT l.tool_id, l.draft_head_id, l.holder_id, l.expires_at, l.token,
        l.holder_id IS NOT NULL AND l.expires_at > now() AS live, {_HOLDER_EMAIL},
        l.forced_by_id, f.reason, f.previous_holder_id, f.created_at
-FROM {LOCKS} l
+FROM {{source}} l
 LEFT JOIN LATERAL (
     SELECT e.reason, e.previous_holder_id, e.created_at FROM {EVENTS} e
     WHERE l.forced_by_id IS NOT NULL AND e.tool_id = l.tool_id AND e.action = 'forced'
     ORDER BY e.created_at DESC, e.id DESC LIMIT 1
 ) f ON true
-WHERE l.tool_id = %s FOR UPDATE OF l
+"""  # noqa: S608
+_STATE_SQL = _STATE_SELECT.format(source=LOCKS) + "WHERE l.tool_id = %s FOR UPDATE OF l"
+
+# A heartbeat as one UPDATE: the actor's own live lock (database clock) on that head, and on that
+# acquisition when the token is given, gets a new expiry; nothing else changes (as a refresh by
+# `acquire`: same token, acquisition time and takeover record, no event). `{may_hold}` is the
+# caller's condition on `l.tool_id` (the tools app owns who may edit a tool).
+_REFRESH_SQL = f"""
+WITH refreshed AS (
+    UPDATE {LOCKS} l SET refreshed_at = now(), expires_at = now() + make_interval(secs => %(ttl)s)
+    WHERE l.tool_id = %(tool)s AND l.holder_id = %(actor)s AND l.expires_at > now()
+      AND l.draft_head_id = %(head)s AND (%(token)s::bigint IS NULL OR l.token = %(token)s)
+      AND {{may_hold}}
+    RETURNING l.*
+)
 """  # noqa: S608
 
 # One conditional upsert: free, expired, already mine, or forced -> mine. A new holder gets
@@ -115,6 +130,37 @@ WHERE l.holder_id IS NULL OR l.holder_id = EXCLUDED.holder_id OR l.expires_at <=
 RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL},
           forced_by_id
 """  # noqa: S608
+
+
+def refresh(
+    *,
+    tool_id: uuid.UUID,
+    draft_head_id: uuid.UUID,
+    actor_id: int,
+    lock_token: int | None,
+    may_hold: tuple[str, dict[str, Any]],
+) -> LockState | None:
+    """Refresh the actor's live lock in one statement, or None when the lock is not that (free,
+    expired, someone else's, on another head, another acquisition, or `may_hold` is false):
+    `acquire` then gives the answer for that case.
+
+    `may_hold` is an SQL condition on `l.tool_id` with its named parameters, checked in the same
+    statement (the caller's edit rights, which this app does not know).
+    """
+    condition, condition_params = may_hold
+    sql = _REFRESH_SQL.format(may_hold=condition) + _STATE_SELECT.format(source="refreshed")
+    params = {
+        **condition_params,
+        "tool": tool_id,
+        "head": draft_head_id,
+        "actor": actor_id,
+        "token": lock_token,
+        "ttl": settings.DRAFT_LOCK_TTL_SECONDS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return LockState(*row) if row else None
 
 
 def live_lock(*, tool_id: uuid.UUID) -> LockState | None:

@@ -150,7 +150,7 @@ def test_an_expired_lock_is_taken_again_with_a_new_token(client, tool, head, hel
     assert response.json()["lock_token"] == held["lock_token"] + 1
 
 
-def test_someone_elses_lock_is_still_refused_as_held(client, tool, head, held, project, api_client_for):
+def test_someone_elses_lock_is_still_refused_as_held(client, tool, head, held, api_client_for):
     admin = UserFactory(admin=True)
     taken = heartbeat(api_client_for(admin), tool, head, force=True, reason="cover")
     assert taken.status_code == 200

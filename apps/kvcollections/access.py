@@ -204,7 +204,7 @@ def read_item(
     `key` there, in one statement. The credential is None exactly when
     `authenticate_api_token` would answer None; the rest answers as `resolve_collection` and
     `queries.get_item` would, at the moment of the statement."""
-    params = [hash_token(secret)]
+    params: list[Any] = [hash_token(secret)]
     params += [TokenKind.RUN, name, project_id, project_id] * 2
     rows = _fetch(_READ_ITEM_SQL, [*params, key])
     credential = credential_from_row(rows[0] if rows else None, kinds=kinds)

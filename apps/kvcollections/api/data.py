@@ -187,7 +187,7 @@ class CollectionsDataView(APIView):
         return target
 
 
-def parse_route(path: str | None, version: str) -> Route:
+def parse_route(path: str | None, version: str | None) -> Route:
     """:raises CollectionNotFound: the path has not the shape of `version`'s routes"""
     segments = (path or "").split("/")
     project_id = segments.pop(0) if version == "2" and len(segments) > 1 else None

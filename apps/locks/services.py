@@ -75,32 +75,17 @@ _HOLDER_EMAIL = f"(SELECT u.email FROM {USERS} u WHERE u.id = l.holder_id)"  # n
 
 # forced_by is set by a forced takeover and cleared whenever that holding ends (release, expiry,
 # another holder), so while it is set the tool's newest `forced` event is the takeover behind it.
-# `{source}` is the lock table, or a statement's rows of it, as `l`.
-_STATE_SELECT = f"""
+_STATE_SQL = f"""
 SELECT l.tool_id, l.draft_head_id, l.holder_id, l.expires_at, l.token,
        l.holder_id IS NOT NULL AND l.expires_at > now() AS live, {_HOLDER_EMAIL},
        l.forced_by_id, f.reason, f.previous_holder_id, f.created_at
-FROM {{source}} l
+FROM {LOCKS} l
 LEFT JOIN LATERAL (
     SELECT e.reason, e.previous_holder_id, e.created_at FROM {EVENTS} e
     WHERE l.forced_by_id IS NOT NULL AND e.tool_id = l.tool_id AND e.action = 'forced'
     ORDER BY e.created_at DESC, e.id DESC LIMIT 1
 ) f ON true
-"""  # noqa: S608
-_STATE_SQL = _STATE_SELECT.format(source=LOCKS) + "WHERE l.tool_id = %s FOR UPDATE OF l"
-
-# A heartbeat as one UPDATE: the actor's own live lock (database clock) on that head, and on that
-# acquisition when the token is given, gets a new expiry; nothing else changes (as a refresh by
-# `acquire`: same token, acquisition time and takeover record, no event). `{may_hold}` is the
-# caller's condition on `l.tool_id` (the tools app owns who may edit a tool).
-_REFRESH_SQL = f"""
-WITH refreshed AS (
-    UPDATE {LOCKS} l SET refreshed_at = now(), expires_at = now() + make_interval(secs => %(ttl)s)
-    WHERE l.tool_id = %(tool)s AND l.holder_id = %(actor)s AND l.expires_at > now()
-      AND l.draft_head_id = %(head)s AND (%(token)s::bigint IS NULL OR l.token = %(token)s)
-      AND {{may_hold}}
-    RETURNING l.*
-)
+WHERE l.tool_id = %s FOR UPDATE OF l
 """  # noqa: S608
 
 # One conditional upsert: free, expired, already mine, or forced -> mine. A new holder gets
@@ -132,6 +117,19 @@ RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_E
 """  # noqa: S608
 
 
+# A heartbeat as one UPDATE: the actor's own live lock (database clock) on that head, and on that
+# acquisition when the token is given, gets a new expiry; nothing else changes (as a refresh by
+# `acquire`: same token, acquisition time and takeover record, no event). `{may_hold}` is the
+# caller's condition on `l.tool_id` (the tools app owns who may edit a tool).
+_REFRESH_SQL = f"""
+UPDATE {LOCKS} l SET refreshed_at = now(), expires_at = now() + make_interval(secs => %(ttl)s)
+WHERE l.tool_id = %(tool)s AND l.holder_id = %(actor)s AND l.expires_at > now()
+  AND l.draft_head_id = %(head)s AND (%(token)s::bigint IS NULL OR l.token = %(token)s)
+  AND {{may_hold}}
+RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL}, forced_by_id
+"""  # noqa: S608
+
+
 def refresh(
     *,
     tool_id: uuid.UUID,
@@ -148,7 +146,6 @@ def refresh(
     statement (the caller's edit rights, which this app does not know).
     """
     condition, condition_params = may_hold
-    sql = _REFRESH_SQL.format(may_hold=condition) + _STATE_SELECT.format(source="refreshed")
     params = {
         **condition_params,
         "tool": tool_id,
@@ -158,9 +155,14 @@ def refresh(
         "ttl": settings.DRAFT_LOCK_TTL_SECONDS,
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_REFRESH_SQL.format(may_hold=condition), params)
         row = cursor.fetchone()
-    return LockState(*row) if row else None
+    if row is None:
+        return None
+    after = LockState(*row)
+    if after.forced_by_id is not None:
+        after = live_lock(tool_id=tool_id) or after  # with the takeover's reason and time
+    return after
 
 
 def live_lock(*, tool_id: uuid.UUID) -> LockState | None:

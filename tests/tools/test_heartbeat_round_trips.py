@@ -159,14 +159,24 @@ def test_someone_elses_lock_is_still_refused_as_held(client, tool, head, held, a
     assert response.json()["error"]["code"] == "DRAFT_LOCK_HELD"
 
 
-def test_a_global_admin_holder_refreshes_in_one_update(tool, head, held, api_client_for):
-    client = api_client_for(UserFactory(admin=True))
-    mine = heartbeat(client, tool, head, force=True, reason="cover").json()
+def test_a_global_admin_holder_refreshes_in_one_update(client, tool, head, held, api_client_for):
+    assert client.delete(f"/api/v1/editor/tools/{tool.pk}/draft-lock").status_code == 200
+    admin = api_client_for(UserFactory(admin=True))
+    mine = heartbeat(admin, tool, head).json()
     with CaptureQueriesContext(connection) as queries:
-        response = heartbeat(client, tool, head, lock_token=mine["lock_token"])
+        response = heartbeat(admin, tool, head, lock_token=mine["lock_token"])
     assert response.status_code == 200
-    assert response.json()["takeover"]["reason"] == "cover"  # the takeover record is kept
+    assert response.json()["lock_token"] == mine["lock_token"]
     assert len(queries.captured_queries) == 2
+
+
+def test_a_refresh_keeps_the_takeover_record(client, tool, head, held, api_client_for):
+    admin = api_client_for(UserFactory(admin=True))
+    mine = heartbeat(admin, tool, head, force=True, reason="cover").json()
+    response = heartbeat(admin, tool, head, lock_token=mine["lock_token"])
+    assert response.status_code == 200
+    assert response.json()["takeover"]["reason"] == "cover"
+    assert response.json()["lock_token"] == mine["lock_token"]
 
 
 def test_a_broken_body_for_an_unknown_tool_is_still_404_first(client, head):

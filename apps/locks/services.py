@@ -121,11 +121,16 @@ RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_E
 # acquisition when the token is given, gets a new expiry; nothing else changes (as a refresh by
 # `acquire`: same token, acquisition time and takeover record, no event). `{may_hold}` is the
 # caller's condition on `l.tool_id` (the tools app owns who may edit a tool).
+# It runs in autocommit, and `set_config(..., true)` turns synchronous_commit off for its own
+# transaction only: the commit does not wait for the WAL flush (the heartbeat's largest cost
+# under load, bench/lock_heartbeat.py). A crash can lose only the last moments' refreshes; such a
+# lock keeps its previous expiry (a heartbeat interval earlier), and saves check the lock row.
 _REFRESH_SQL = f"""
 UPDATE {LOCKS} l SET refreshed_at = now(), expires_at = now() + make_interval(secs => %(ttl)s)
 WHERE l.tool_id = %(tool)s AND l.holder_id = %(actor)s AND l.expires_at > now()
   AND l.draft_head_id = %(head)s AND (%(token)s::bigint IS NULL OR l.token = %(token)s)
   AND {{may_hold}}
+  AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL}, forced_by_id
 """  # noqa: S608
 
@@ -143,7 +148,9 @@ def refresh(
     `acquire` then gives the answer for that case.
 
     `may_hold` is an SQL condition on `l.tool_id` with its named parameters, checked in the same
-    statement (the caller's edit rights, which this app does not know).
+    statement (the caller's edit rights, which this app does not know). Call it outside any
+    transaction: it commits asynchronously (see `_REFRESH_SQL`), and inside one that would hold
+    for the whole enclosing transaction.
     """
     condition, condition_params = may_hold
     params = {

@@ -104,6 +104,18 @@ def test_a_heartbeat_is_the_token_check_and_one_update(client, tool, head, held)
     assert DraftLockEvent.objects.count() == events  # a refresh writes no event
 
 
+def test_the_refresh_does_not_wait_for_the_wal_flush(client, tool, head, held):
+    # The test's transaction spans the request, so the refresh's transaction-local setting is
+    # still visible here (in production it ends with the refresh's own autocommit transaction).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert heartbeat(client, tool, head, lock_token=held["lock_token"]).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_a_stale_token_is_still_409(client, tool, head, held):
     response = heartbeat(client, tool, head, lock_token=held["lock_token"] + 1)
     assert response.status_code == 409

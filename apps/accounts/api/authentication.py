@@ -21,7 +21,9 @@ class TokenReadView(Protocol):
     view answers exactly what `services.authenticate_api_token` would (it builds its statement on
     `services.AUTH_CTE` and reads the credential with `services.credential_from_row`) and keeps
     what it read for its handler. Everything after authentication (permissions, version,
-    throttle, the handler's checks) runs as for any view, so no status or error changes.
+    throttle, the handler's checks) runs as for any view, so no status or error changes. The read
+    itself runs before the throttle decides (the throttle counts per user, so after the token
+    check): fold in reads only, never writes.
     """
 
     def authenticate_and_read(

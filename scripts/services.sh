@@ -97,9 +97,11 @@ if [ -z "$redis_url" ]; then
   fi
 fi
 
+# Values already in the environment win when this file is sourced (scripts/env.sh promises it):
+# a test runs the docs' examples against its own database this way (tests/docs).
 cat > "$ENV_FILE" <<ENV
-export DATABASE_URL='$database_url'
-export REDIS_URL='$redis_url'
-export SKT_CHECKOUT_ID='$CHECKOUT_ID'
+export DATABASE_URL="\${DATABASE_URL:-$database_url}"
+export REDIS_URL="\${REDIS_URL:-$redis_url}"
+export SKT_CHECKOUT_ID="\${SKT_CHECKOUT_ID:-$CHECKOUT_ID}"
 ENV
 log "database ${database_url%%@*}@… ready; redis ${redis_url} ready"

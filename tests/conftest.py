@@ -1,12 +1,19 @@
 import os
+import threading
+import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.projects.models import Project, ProjectRole
+from apps.runs import services as run_services
+from apps.runs.services import submission
 from tests.factories import ApiTokenFactory, UserFactory, make_project
+from tests.runs.helpers import isolated_run_dirs
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -87,3 +94,27 @@ def redis_down(settings: object) -> Iterator[None]:
     redis_client.cache_clear()
     yield
     redis_client.cache_clear()
+
+
+@pytest.fixture
+def worker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[threading.Thread]]:
+    """Queued runs are executed by a thread of this process, with the real runner, instead of
+    a Celery worker: a live server's committed run is picked up the way a worker would."""
+    threads: list[threading.Thread] = []
+
+    def execute(run_id: uuid.UUID) -> None:
+        try:
+            run_services.execute_run(run_id=run_id)
+        finally:
+            connections.close_all()
+
+    def enqueue(run_id: uuid.UUID, context: str) -> None:
+        thread = threading.Thread(target=execute, args=(run_id,), daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(submission, "enqueue", enqueue)
+    with isolated_run_dirs(settings):
+        yield threads
+        for thread in threads:
+            thread.join(timeout=30)

@@ -20,9 +20,17 @@ BOOKS = [
 ]
 
 
+GRADES = [
+    ("class:7a", {"average": 3.4, "students": 24}),
+    ("class:8b", {"average": 3.1, "students": 27}),
+]
+
+
 @transaction.atomic
 def seed_demo_collections(*, project_ids: list[str]) -> list[str]:
-    """Create `books` and `classes` in the first demo project; return their names."""
+    """Create `books` and `classes` in the first demo project and `grades` in the second;
+    return their names. `grades` is a name only one demo project has, so the API v1 examples of
+    docs/api.md can address it by name (the first project's sandbox has namesakes of the rest)."""
     project = Project.objects.get(pk=project_ids[0])
     if not Collection.objects.filter(project=project, name="books").exists():
         books = services.create_collection(project=project, name="books")
@@ -40,4 +48,14 @@ def seed_demo_collections(*, project_ids: list[str]) -> list[str]:
                 ("class:8b", json.dumps(["book:005"])),
             ],
         )
-    return [f"{name} ({project.name})" for name in ("books", "classes")]
+    names = [f"{name} ({project.name})" for name in ("books", "classes")]
+    return [*names, _ensure_grades(Project.objects.get(pk=project_ids[1]))]
+
+
+def _ensure_grades(project: Project) -> str:
+    if not Collection.objects.filter(project=project, name="grades").exists():
+        grades = services.create_collection(project=project, name="grades")
+        services.put_items(
+            collection=grades, items=[(key, json.dumps(value)) for key, value in GRADES]
+        )
+    return f"grades ({project.name})"

@@ -1,33 +1,26 @@
 """Headless Chromium (Debian's, never Playwright's download) driving pytest-django's live server,
-and what the editor's browser tests share: a run worker thread, opening the editor, a draft tool.
+and what the editor's browser tests share: opening the editor, a draft tool.
 
-Runs are executed for real (bubblewrap runner) but without Celery: `enqueue` is replaced in
-this process by a thread that calls `execute_run`, so the live server's committed run is picked
-up the way a worker would, while the page polls the run details as it does in production.
+Runs are executed for real (bubblewrap runner) by the `worker` fixture of tests/conftest.py,
+while the page polls the run details as it does in production.
 """
 
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from apps.accounts.models import User
 from apps.locks.models import DraftLock
 from apps.projects.models import Project
-from apps.runs import services as run_services
-from apps.runs.services import submission
 from apps.tools import services as tools
 from apps.tools.models import Tool
 from tests.factories.accounts import PASSWORD
 from tests.factories.tools import make_tool
-from tests.runs.helpers import isolated_run_dirs
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -107,29 +100,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{item.name}-FAILED.png", full_page=True)
     return report
-
-
-@pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[threading.Thread]]:
-    """Queued runs are executed by a thread of this process, with the real runner."""
-    threads: list[threading.Thread] = []
-
-    def execute(run_id: uuid.UUID) -> None:
-        try:
-            run_services.execute_run(run_id=run_id)
-        finally:
-            connections.close_all()
-
-    def enqueue(run_id: uuid.UUID, context: str) -> None:
-        thread = threading.Thread(target=execute, args=(run_id,), daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr(submission, "enqueue", enqueue)
-    with isolated_run_dirs(settings):
-        yield threads
-        for thread in threads:
-            thread.join(timeout=30)
 
 
 @pytest.fixture

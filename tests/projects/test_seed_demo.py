@@ -63,11 +63,12 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert {role for _, role, *_ in first["users"]} == {"user", "contributor", "admin", "superuser"}
     assert len(first["projects"]) == 3  # two demo projects and a sandbox of the first
     assert len(first["memberships"]) == 8
-    # The sandbox has an empty namesake of each.
+    # The sandbox has an empty namesake of each of its parent's; `grades` (the second
+    # project's) has none, so API v1 finds it by name (docs/api.md).
     assert [name for name, *_ in first["collections"]] == [
-        "books", "books", "classes", "classes", "runs-log", "runs-log"
+        "books", "books", "classes", "classes", "grades", "runs-log", "runs-log"
     ]  # fmt: skip
-    assert len(first["items"]) == 10
+    assert len(first["items"]) == 12
     # Each demo tool and its copy in the sandbox.
     assert [slug for slug, *_ in first["tools"]] == sorted(DEMO_SLUGS * 2)
     # Per tool: v1 reviewed then archived, v2 its ACTIVE copy, v3 the draft head; the sandbox
@@ -85,6 +86,7 @@ def test_seed_demo_twice_leaves_the_same_data():
     for slug in DEMO_SLUGS:
         assert f"  tool         {slug} (Reading lists)" in out.getvalue()
     assert "  collection   runs-log (Reading lists)" in out.getvalue()
+    assert "  collection   grades (Grading helpers)" in out.getvalue()
 
 
 def test_seed_demo_tools_are_published_with_an_active_version_and_a_draft_head():

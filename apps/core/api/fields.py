@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 class _StringOnly:
@@ -14,6 +15,19 @@ class _StringOnly:
 
 class StrictCharField(_StringOnly, serializers.CharField):
     default_error_messages = {"invalid": "Must be a string."}
+
+
+class OptionalCharField(StrictCharField):
+    """A text field a client may also send as null, which reads as if it were left out (the
+    field's default applies). The original editor API's clients send null for empty optional
+    text, so `null` and an omitted field mean the same on every body that uses this field."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        return super().validate_empty_values(empty if data is None else data)
 
 
 class StrictEmailField(_StringOnly, serializers.EmailField):

@@ -1,6 +1,5 @@
 """Reading run requests that may carry files (multipart) or be plain JSON."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.http import FileResponse
@@ -8,25 +7,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 
 from apps.core.api.parsers import JSONParser
-from apps.core.exceptions import BadRequest
 from apps.runs import session_files
 from apps.runs.exceptions import ArtifactNotFound
 from apps.runs.models import ToolRun
 from apps.runs.runner.artifacts import artifact_file
 
 RUN_PARSERS = [MultiPartParser, FormParser, JSONParser]
-
-
-def body_object(request: Request) -> Mapping[str, Any]:
-    """The request body as an object (multipart form or JSON object). A JSON body that is a
-    list, string, number or null has no fields to read: 400, not an AttributeError's 500.
-
-    :raises BadRequest:
-    """
-    data = request.data
-    if not isinstance(data, Mapping):
-        raise BadRequest("The request body must be a JSON object.")
-    return data
 
 
 def uploaded_files(request: Request) -> list[Any]:

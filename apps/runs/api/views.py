@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
-from apps.core.api.validation import validated
+from apps.core.api.validation import body_object, validated
 from apps.runs import access, services, session_files
-from apps.runs.api.files import RUN_PARSERS, artifact_response, body_object, uploaded_files
+from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
 from apps.runs.api.filters import RunFilter
 from apps.runs.api.serializers import (
     ActionSerializer,

@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
-from apps.core.api.validation import validated
-from apps.core.exceptions import ValidationFailed
+from apps.core.api.validation import body_object, validated
 from apps.runs import access as runs_access
 from apps.runs import services as runs
 from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
@@ -47,7 +46,7 @@ class RunSandboxView(APIView):
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
-        data = _body_object(request)
+        data = body_object(request)
         inputs = _json_object_field(data, "inputs")
         run, created = services.run_sandbox_preview(
             version=version,
@@ -77,7 +76,7 @@ class ReviewRunView(APIView):
     def post(self, request: Request, version_id: str) -> Response:
         user = authenticated_user(request)
         version = get_version_for_user(user=user, version_id=version_id)
-        inputs = _json_object_field(_body_object(request), "inputs")
+        inputs = _json_object_field(body_object(request), "inputs")
         run, snapshot = services.run_review_preview(
             version=version,
             actor=user,
@@ -196,17 +195,6 @@ class EditorRunArtifactView(APIView):
             user=request.user, run_id=run_id, context=RunContext.SANDBOX
         )
         return artifact_response(run, artifact_id)
-
-
-def _body_object(request: Request) -> Mapping[str, Any]:
-    """The multipart form or JSON object; a JSON list, string or number has no fields (422, not
-    an AttributeError's 500).
-
-    :raises ValidationFailed:
-    """
-    if not isinstance(request.data, Mapping):
-        raise ValidationFailed("The request body must be a JSON object or a multipart form.")
-    return request.data
 
 
 def _json_object_field(data: Mapping[str, Any], name: str) -> Any:

@@ -2,7 +2,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from apps.core.api.fields import (
+    OptionalCharField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
 from apps.core.exceptions import BadRequest
 from apps.locks.services import LockState
 from apps.tools.models import Tool, ToolVersion
@@ -32,7 +37,7 @@ class VersionSummarySerializer(serializers.Serializer[ToolVersion]):
 
 class ToolCreateSerializer(serializers.Serializer[None]):
     title = StrictCharField(max_length=255)
-    summary = StrictCharField(required=False, default="", allow_blank=True, max_length=5000)
+    summary = OptionalCharField(default="", allow_blank=True, max_length=5000)
 
 
 class LockRequestSerializer(serializers.Serializer[None]):
@@ -57,18 +62,15 @@ class LockRequestSerializer(serializers.Serializer[None]):
 
 
 class ContentSerializer(serializers.Serializer[None]):
-    """Draft content; an omitted field keeps the value of the version it derives from."""
+    """Draft content; an omitted or null field keeps the value of the version it derives from
+    (send "" to clear the usage instructions)."""
 
-    entrypoint = StrictCharField(required=False, default=None, max_length=128)
-    source_code = StrictCharField(
-        required=False, default=None, trim_whitespace=False, max_length=2_000_000
-    )
+    entrypoint = OptionalCharField(default=None, max_length=128)
+    source_code = OptionalCharField(default=None, trim_whitespace=False, max_length=2_000_000)
     input_schema = serializers.JSONField(required=False, default=None, allow_null=True)
     settings_schema = serializers.JSONField(required=False, default=None, allow_null=True)
-    usage_instructions = StrictCharField(
-        required=False, default=None, allow_blank=True, max_length=100_000
-    )
-    change_summary = StrictCharField(required=False, default="", allow_blank=True, max_length=2000)
+    usage_instructions = OptionalCharField(default=None, allow_blank=True, max_length=100_000)
+    change_summary = OptionalCharField(default="", allow_blank=True, max_length=2000)
 
 
 class DraftCreateSerializer(ContentSerializer):
@@ -80,7 +82,7 @@ class DraftSaveSerializer(ContentSerializer):
 
 
 class NoteSerializer(serializers.Serializer[None]):
-    text = StrictCharField(required=False, default="", allow_blank=True, max_length=5000)
+    text = OptionalCharField(default="", allow_blank=True, max_length=5000)
 
 
 class SchemasSerializer(serializers.Serializer[None]):
@@ -149,7 +151,7 @@ class SchemaValidationSerializer(serializers.Serializer[None]):
 
 class MetadataSerializer(serializers.Serializer[None]):
     title = StrictCharField(max_length=255)
-    summary = StrictCharField(required=False, default=None, allow_blank=True, max_length=5000)
+    summary = OptionalCharField(default=None, allow_blank=True, max_length=5000)
 
 
 class SlugSerializer(serializers.Serializer[None]):

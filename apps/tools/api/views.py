@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
 from apps.accounts.models import User
-from apps.core.api.validation import validated
+from apps.core.api.validation import body_object, validated
 from apps.core.identifiers import is_uuid, parse_uuid
 from apps.locks.services import LockState
 from apps.projects import access as projects_access
@@ -231,6 +231,7 @@ class VersionActionView(APIView):
         return services.request_changes(version=version, actor=user, message=_note(request))
 
     def _rollback(self, request: Request, version: ToolVersion, user: Any) -> ToolVersion:
+        body_object(request)  # no fields, but a body that is not an object is refused as anywhere
         return services.rollback_version(version=version, actor=user)
 
 

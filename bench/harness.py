@@ -59,6 +59,8 @@ class Case:
     headers: Mapping[str, str] = field(default_factory=dict)
     script: Path | None = None
     script_args: tuple[str, ...] = ()
+    # wrk's open connections (clients); each wrk thread needs at least one.
+    connections: int = WRK_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -281,9 +283,11 @@ def wrk_command(
     headers: Mapping[str, str],
     script: Path | None = None,
     script_args: Sequence[str] = (),
+    connections: int = WRK_CONNECTIONS,
 ) -> list[str]:
+    threads = min(WRK_THREADS, connections)
     command = [
-        "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
     ]  # fmt: skip
     for key, value in headers.items():
         command += ["-H", f"{key}: {value}"]
@@ -301,9 +305,10 @@ def run_wrk(
     headers: Mapping[str, str] | None = None,
     script: Path | None = None,
     script_args: Sequence[str] = (),
+    connections: int = WRK_CONNECTIONS,
 ) -> WrkResult:
     completed = subprocess.run(
-        wrk_command(url, seconds, headers or {}, script, script_args),
+        wrk_command(url, seconds, headers or {}, script, script_args, connections),
         capture_output=True,
         text=True,
         check=False,
@@ -337,7 +342,14 @@ def _to_ms(value: str, unit: str) -> float:
 
 def load(server: Server, case: Case, seconds: int) -> WrkResult:
     """Run wrk against one case; error answers make the numbers meaningless, so they fail."""
-    result = run_wrk(server.url(case.path), seconds, case.headers, case.script, case.script_args)
+    result = run_wrk(
+        server.url(case.path),
+        seconds,
+        case.headers,
+        case.script,
+        case.script_args,
+        case.connections,
+    )
     if result.requests == 0 or result.non_2xx_3xx > 0:
         raise BenchError(
             f"{case.name}: {result.non_2xx_3xx} of {result.requests} responses were not 2xx/3xx; "

@@ -20,8 +20,9 @@ evenly spread schedules: heartbeats are periodic by nature, and this is 120 time
 send in real use.
 
 Rounds are interleaved (A, B, C, A, B, C, ...) after a warm-up; figures are medians over the
-rounds. Target: p99 of C <= 25 ms. Reported: p99 of A (the saturating stress figure) and the
-throughput ratio A/B.
+rounds. Targets: p99 of C <= 25 ms, and the saturated throughput ratio A/B >= 0.5 (issue 15: the
+heartbeat is the token check plus one UPDATE, so it should cost at most about twice the
+token-authenticated floor). Reported besides: p99 of A (the saturating stress figure).
 
 The load is a closed loop, so Little's law holds: mean latency = EDITORS / throughput. gunicorn's
 sync workers serve one request at a time each and close the connection after every answer, so
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 NAME = "lock_heartbeat"
 TARGET_P99_MS = 25.0
+TARGET_SATURATED_RATIO = 0.5
 EDITORS = 50
 EDITOR_EMAIL = "bench-editor-{:02d}@bench.test"
 OWNER_EMAIL = "bench-lock-owner@bench.test"
@@ -575,7 +577,7 @@ class Runner:
 # --- The benchmark ------------------------------------------------------------------------------
 
 
-def run(options: harness.BenchOptions) -> harness.BenchResult:
+def run(options: harness.BenchOptions) -> list[harness.BenchResult]:
     print(
         f"== {NAME}: {EDITORS} editors heartbeating their own locks "
         f"(POST {LOCK_PATH.format(tool_id='{id}')}) vs {BARE_AUTH_PATH}, one thread each"
@@ -706,7 +708,7 @@ def report(
     server: harness.Server,
     options: harness.BenchOptions,
     project_id: str,
-) -> harness.BenchResult:
+) -> list[harness.BenchResult]:
     medians = {
         case: median_of(harness.runs_of(runs, case)) for case in (HEARTBEAT, BARE_AUTH, PACED)
     }
@@ -725,7 +727,11 @@ def report(
         f"  p99 {HEARTBEAT} (stress: back to back, saturating) = "
         f"{float(medians[HEARTBEAT]['p99_ms']):.2f} ms  (reported)"
     )
-    print(f"  throughput ratio {HEARTBEAT}/{BARE_AUTH} = {ratio:.3f}  (reported; no target)")
+    ratio_passed = ratio >= TARGET_SATURATED_RATIO
+    print(
+        f"  throughput ratio {HEARTBEAT}/{BARE_AUTH} (saturated) = {ratio:.3f}  "
+        f"(target >= {TARGET_SATURATED_RATIO:.2f})  {harness.verdict(ratio_passed)}"
+    )
     note = (
         f"stress figure: {EDITORS} editors heartbeating every {REAL_HEARTBEAT_INTERVAL_SECONDS} s "
         f"send {real_rate:.2f} requests/s in real use; the paced run sends {PACED_RATE:.0f}/s, "
@@ -742,9 +748,12 @@ def report(
         project_id=project_id,
         note=note,
     )
-    return harness.BenchResult(
-        NAME, p99, TARGET_P99_MS, passed, path, higher_is_better=False, metric="p99 ms"
-    )
+    return [
+        harness.BenchResult(
+            NAME, p99, TARGET_P99_MS, passed, path, higher_is_better=False, metric="p99 ms"
+        ),
+        harness.BenchResult(f"{NAME}_saturated", ratio, TARGET_SATURATED_RATIO, ratio_passed, path),
+    ]
 
 
 def write_json(
@@ -758,21 +767,22 @@ def write_json(
     project_id: str,
     note: str,
 ) -> Path:
-    """The other benchmarks' top-level fields; `ratio` is the throughput ratio (no target), and
-    the target is on `p99_ms`."""
+    """The other benchmarks' top-level fields; `ratio` is the saturated throughput ratio (its
+    target `target_ratio`, its verdict `ratio_passed`); `passed` is the verdict on `p99_ms`."""
     document = {
         "name": NAME,
         "timestamp": harness.timestamp(),
         "git_commit": harness.git_commit(),
         "ratio": ratio,
         "ratio_of": f"{HEARTBEAT} req/s / {BARE_AUTH} req/s",
-        "target_ratio": None,
+        "target_ratio": TARGET_SATURATED_RATIO,
         "p99_ms": medians[PACED]["p99_ms"],
         "p99_ms_of": f"{PACED}: {EDITORS} editors, {PACED_RATE:.0f} heartbeats/s in all",
         "stress_p99_ms": medians[HEARTBEAT]["p99_ms"],
         "target_p99_ms": TARGET_P99_MS,
         "target_direction": "<=",
         "passed": passed,
+        "ratio_passed": ratio >= TARGET_SATURATED_RATIO,
         "cases": {
             case: {
                 "request": request,

@@ -13,15 +13,21 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.accounts.models import TokenKind, User
-from apps.accounts.services import TokenCredential
+from apps.accounts.models import TokenKind, User, hash_token
+from apps.accounts.services import (
+    AUTH_COLUMN_COUNT,
+    AUTH_COLUMNS,
+    AUTH_CTE,
+    TokenCredential,
+    credential_from_row,
+)
 from apps.core.identifiers import parse_uuid
 from apps.kvcollections.exceptions import (
     AmbiguousCollection,
     CollectionNotFound,
     CollectionRoleRequired,
 )
-from apps.kvcollections.models import Collection
+from apps.kvcollections.models import Collection, CollectionItem
 from apps.projects import access as projects_access
 from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, ProjectRole
 
@@ -111,6 +117,11 @@ def resolve_collection(*, caller: Caller, name: str, project_id: str | None) -> 
         rows = _fetch(_RUN_SQL, [name, caller.run_project_id])
     else:
         rows = _fetch(_MEMBER_SQL, [caller.user.pk, name, pk, pk])
+    return _access_from_rows(caller, rows)
+
+
+def _access_from_rows(caller: Caller, rows: list[tuple[Any, ...]]) -> CollectionAccess:
+    """The answer for the (role codename, collection columns...) rows a name matched."""
     if not rows:
         raise CollectionNotFound()
     if len(rows) > 1:
@@ -125,6 +136,84 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class ItemRead:
+    """What `read_item` found besides the credential: the caller's matches for the name and,
+    when exactly one matched, the item's row (queries.ITEM_COLUMNS) or None."""
+
+    caller: Caller
+    matches: list[tuple[Any, ...]]
+    item: tuple[Any, ...] | None
+
+    def access(self) -> CollectionAccess:
+        """:raises CollectionNotFound, AmbiguousCollection: as `resolve_collection`"""
+        return _access_from_rows(self.caller, self.matches)
+
+
+# queries.ITEM_COLUMNS (a sibling layer, so not imported): what queries.items_json reads.
+_ITEM_COLUMNS = ("id", "key", "value", "created_at", "updated_at")
+# The token check (AUTH_CTE), the name's resolution within the token's scope (the union of
+# `_MEMBER_SQL` for personal tokens and `_RUN_SQL` for run tokens) and the item: one statement,
+# so an item GET costs one round trip. No row: no live token. A row whose collection columns are
+# NULL: the token is live, the name matches nothing.
+_READ_ITEM_SQL = """
+WITH {auth},
+found AS (
+    (SELECT perm.codename AS role_codename, {columns}
+     FROM auth
+     JOIN {memberships} m ON m.user_id = auth.id
+     JOIN {permissions} perm ON perm.id = m.permission_id
+     JOIN {projects} p ON p.id = m.content_object_id
+     JOIN {collections} c ON c.project_id = p.id
+     WHERE auth.token_kind <> %s AND c.name = %s AND p.deletion_scheduled_at IS NULL
+       AND (%s::uuid IS NULL OR c.project_id = %s))
+    UNION ALL
+    (SELECT NULL, {columns}
+     FROM auth
+     JOIN {collections} c ON c.project_id = auth.token_project_id
+     JOIN {projects} p ON p.id = c.project_id
+     WHERE auth.token_kind = %s AND c.name = %s AND p.deletion_scheduled_at IS NULL
+       AND (%s::uuid IS NULL OR c.project_id = %s))
+    LIMIT 2
+)
+SELECT {auth_columns}, found.*, {item_columns}
+FROM auth
+LEFT JOIN found ON true
+LEFT JOIN {items} i ON i.collection_id = found.id AND i.key = %s
+""".format(  # noqa: S608 - names come from model metadata; values are bound parameters
+    auth=AUTH_CTE,
+    auth_columns=AUTH_COLUMNS,
+    columns=", ".join(f"c.{field.column}" for field in Collection._meta.concrete_fields),
+    item_columns=", ".join(f"i.{column}" for column in _ITEM_COLUMNS),
+    memberships=ProjectMembership._meta.db_table,
+    permissions=Permission._meta.db_table,
+    projects=Project._meta.db_table,
+    collections=Collection._meta.db_table,
+    items=CollectionItem._meta.db_table,
+)
+_MATCH_END = AUTH_COLUMN_COUNT + 1 + len(_FIELDS)
+_COLLECTION_ID = AUTH_COLUMN_COUNT + 1 + _FIELDS.index("id")
+
+
+def read_item(
+    *, secret: str, kinds: frozenset[str], name: str, project_id: uuid.UUID | None, key: str
+) -> tuple[TokenCredential | None, ItemRead | None]:
+    """Check a Bearer token, resolve `name` (v1: `project_id` None) within its scope and read
+    `key` there, in one statement. The credential is None exactly when
+    `authenticate_api_token` would answer None; the rest answers as `resolve_collection` and
+    `queries.get_item` would, at the moment of the statement."""
+    params: list[Any] = [hash_token(secret)]
+    params += [TokenKind.RUN, name, project_id, project_id] * 2
+    rows = _fetch(_READ_ITEM_SQL, [*params, key])
+    credential = credential_from_row(rows[0] if rows else None, kinds=kinds)
+    if credential is None:
+        return None, None
+    matches = [row[AUTH_COLUMN_COUNT:_MATCH_END] for row in rows if row[_COLLECTION_ID] is not None]
+    item = rows[0][_MATCH_END:] if len(matches) == 1 and rows[0][_MATCH_END] is not None else None
+    caller = Caller.for_credential(credential)
+    return credential, ItemRead(caller=caller, matches=matches, item=item)
 
 
 def collections_of(project: Project) -> QuerySet[Collection]:

@@ -117,6 +117,61 @@ RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_E
 """  # noqa: S608
 
 
+# A heartbeat as one UPDATE: the actor's own live lock (database clock) on that head, and on that
+# acquisition when the token is given, gets a new expiry; nothing else changes (as a refresh by
+# `acquire`: same token, acquisition time and takeover record, no event). `{may_hold}` is the
+# caller's condition on `l.tool_id` (the tools app owns who may edit a tool).
+# It runs in autocommit, and `set_config(..., true)` turns synchronous_commit off for its own
+# transaction only: the commit does not wait for the WAL flush (the heartbeat's largest cost
+# under load, bench/lock_heartbeat.py). A crash can lose only the last moments' refreshes; such a
+# lock keeps its previous expiry (a heartbeat interval earlier), and saves check the lock row.
+_REFRESH_SQL = f"""
+UPDATE {LOCKS} l SET refreshed_at = now(), expires_at = now() + make_interval(secs => %(ttl)s)
+WHERE l.tool_id = %(tool)s AND l.holder_id = %(actor)s AND l.expires_at > now()
+  AND l.draft_head_id = %(head)s AND (%(token)s::bigint IS NULL OR l.token = %(token)s)
+  AND {{may_hold}}
+  AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+RETURNING tool_id, draft_head_id, holder_id, expires_at, token, true, {_HOLDER_EMAIL}, forced_by_id
+"""  # noqa: S608
+
+
+def refresh(
+    *,
+    tool_id: uuid.UUID,
+    draft_head_id: uuid.UUID,
+    actor_id: int,
+    lock_token: int | None,
+    may_hold: tuple[str, dict[str, Any]],
+) -> LockState | None:
+    """Refresh the actor's live lock in one statement, or None when the lock is not that (free,
+    expired, someone else's, on another head, another acquisition, or `may_hold` is false):
+    `acquire` then gives the answer for that case.
+
+    `may_hold` is an SQL condition on `l.tool_id` with its named parameters, checked in the same
+    statement (the caller's edit rights, which this app does not know). Call it outside any
+    transaction: it commits asynchronously (see `_REFRESH_SQL`), and inside one that would hold
+    for the whole enclosing transaction.
+    """
+    condition, condition_params = may_hold
+    params = {
+        **condition_params,
+        "tool": tool_id,
+        "head": draft_head_id,
+        "actor": actor_id,
+        "token": lock_token,
+        "ttl": settings.DRAFT_LOCK_TTL_SECONDS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH_SQL.format(may_hold=condition), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    after = LockState(*row)
+    if after.forced_by_id is not None:
+        after = live_lock(tool_id=tool_id) or after  # with the takeover's reason and time
+    return after
+
+
 def live_lock(*, tool_id: uuid.UUID) -> LockState | None:
     """The tool's lock if someone holds it unexpired (database clock); a plain read, no row lock."""
     with connection.cursor() as cursor:

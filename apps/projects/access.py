@@ -1,13 +1,22 @@
 """The only door to projects and memberships: every lookup from user input goes through here."""
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.functions import Now
 
-from apps.accounts.models import User
+from apps.accounts.models import User, hash_token
+from apps.accounts.services import (
+    AUTH_COLUMN_COUNT,
+    AUTH_COLUMNS,
+    AUTH_CTE,
+    TokenCredential,
+    credential_from_row,
+)
 from apps.core.identifiers import parse_uuid
 from apps.projects.exceptions import ProjectNotFound, ProjectRoleRequired
 from apps.projects.models import ROLE_BY_CODENAME, Project, ProjectMembership, ProjectRole
@@ -30,15 +39,25 @@ _PROJECT_FIELDS = [field.attname for field in Project._meta.concrete_fields]
 _MEMBER_PROJECT_SQL = """
     SELECT perm.codename, {project_columns}
     FROM {projects} p
-    JOIN {memberships} m ON m.content_object_id = p.id AND m.user_id = %s
+    JOIN {memberships} m ON m.content_object_id = p.id AND m.user_id = {user}
     JOIN {permissions} perm ON perm.id = m.permission_id
     WHERE p.id = %s
       AND (p.deletion_scheduled_at IS NULL OR (%s AND p.deletion_scheduled_at > now()))
-""".format(  # noqa: S608 - names come from model metadata; values are bound parameters
-    project_columns=", ".join(f"p.{field.column}" for field in Project._meta.concrete_fields),
-    projects=Project._meta.db_table,
-    memberships=ProjectMembership._meta.db_table,
-    permissions=Permission._meta.db_table,
+"""
+_TABLES = {
+    "project_columns": ", ".join(f"p.{field.column}" for field in Project._meta.concrete_fields),
+    "projects": Project._meta.db_table,
+    "memberships": ProjectMembership._meta.db_table,
+    "permissions": Permission._meta.db_table,
+}
+# Names come from model metadata; values are bound parameters.
+_MEMBER_PROJECT_BY_ID_SQL = _MEMBER_PROJECT_SQL.format(user="%s", **_TABLES)
+# The token check (accounts.services.AUTH_CTE) and the project read above in one statement: no
+# row means no live token; a row whose project columns are NULL, no project for this member.
+_TOKEN_PROJECT_SQL = (
+    f"WITH {AUTH_CTE} SELECT {AUTH_COLUMNS}, mp.* FROM auth LEFT JOIN LATERAL ("  # noqa: S608
+    + _MEMBER_PROJECT_SQL.format(user="auth.id", **_TABLES)
+    + ") mp ON true"
 )
 
 
@@ -66,8 +85,38 @@ def get_project_for_user(
     if not user.is_authenticated:
         raise ProjectNotFound()
     with connection.cursor() as cursor:
-        cursor.execute(_MEMBER_PROJECT_SQL, [user.pk, pk, include_scheduled])
+        cursor.execute(_MEMBER_PROJECT_BY_ID_SQL, [user.pk, pk, include_scheduled])
         row = cursor.fetchone()
+    return _project_from_row(row, min_role=min_role)
+
+
+@dataclass(frozen=True)
+class ProjectRead:
+    """What `read_project` found besides the credential: (role codename, project columns...),
+    NULLs when the caller is no member of a live project with that id."""
+
+    row: tuple[Any, ...]
+
+    def project(self, *, min_role: ProjectRole = ProjectRole.VIEWER) -> Project:
+        """:raises ProjectNotFound, ProjectRoleRequired: as `get_project_for_user`"""
+        return _project_from_row(self.row if self.row[0] is not None else None, min_role=min_role)
+
+
+def read_project(
+    *, secret: str, kinds: frozenset[str], project_id: uuid.UUID
+) -> tuple[TokenCredential | None, ProjectRead | None]:
+    """Check a Bearer token and read a live project with the caller's role, in one statement.
+    The credential is None exactly when `authenticate_api_token` would answer None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_PROJECT_SQL, [hash_token(secret), project_id, False])
+        row = cursor.fetchone()
+    credential = credential_from_row(row, kinds=kinds)
+    if credential is None or row is None:
+        return None, None
+    return credential, ProjectRead(row=row[AUTH_COLUMN_COUNT:])
+
+
+def _project_from_row(row: tuple[Any, ...] | None, *, min_role: ProjectRole) -> Project:
     if row is None:
         raise ProjectNotFound()
     codename, *values = row

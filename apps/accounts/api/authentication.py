@@ -1,5 +1,5 @@
 import re
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -11,6 +11,24 @@ from apps.accounts.models import TokenKind, User
 
 # Exactly one "Bearer <token>"; a second Authorization header arrives comma-joined and fails.
 _BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
+
+
+@runtime_checkable
+class TokenReadView(Protocol):
+    """A view whose hot read can run in the same SQL statement as the token check.
+
+    BearerTokenAuthentication hands such a view the secret instead of checking it alone; the
+    view answers exactly what `services.authenticate_api_token` would (it builds its statement on
+    `services.AUTH_CTE` and reads the credential with `services.credential_from_row`) and keeps
+    what it read for its handler. Everything after authentication (permissions, version,
+    throttle, the handler's checks) runs as for any view, so no status or error changes. The read
+    itself runs before the throttle decides (the throttle counts per user, so after the token
+    check): fold in reads only, never writes.
+    """
+
+    def authenticate_and_read(
+        self, *, secret: str, kinds: frozenset[str]
+    ) -> services.TokenCredential | None: ...
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -29,7 +47,11 @@ class BearerTokenAuthentication(BaseAuthentication):
         match = _BEARER.match(header) if isinstance(header, str) else None
         if match is None:
             raise AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
-        credential = services.authenticate_api_token(secret=match.group(1), kinds=self.kinds)
+        view = (request.parser_context or {}).get("view")
+        if isinstance(view, TokenReadView):
+            credential = view.authenticate_and_read(secret=match.group(1), kinds=self.kinds)
+        else:
+            credential = services.authenticate_api_token(secret=match.group(1), kinds=self.kinds)
         if credential is None:
             raise AuthenticationFailed("Invalid, revoked or expired token.")
         return credential.user, credential

@@ -18,16 +18,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.api.authentication import CollectionsTokenAuthentication
-from apps.accounts.services import TokenCredential
+from apps.accounts.services import TokenCredential, authenticate_api_token
 from apps.core.api.parsers import JSONParser
 from apps.core.api.renderers import JSONRenderer
+from apps.core.exceptions import BadRequest, ValidationFailed
+from apps.core.identifiers import parse_uuid
 from apps.kvcollections import access, queries, services
-from apps.kvcollections.access import Caller, CollectionAccess, Operation
+from apps.kvcollections.access import Caller, CollectionAccess, ItemRead, Operation
 from apps.kvcollections.api import inputs
 from apps.kvcollections.api.errors import handle_collections_exception
 from apps.kvcollections.api.streaming import stream_body
 from apps.kvcollections.api.versioning import ApiVersionHeader
-from apps.kvcollections.exceptions import CollectionNotFound, InvalidQuery
+from apps.kvcollections.exceptions import (
+    CollectionNotFound,
+    InvalidQuery,
+    UnsupportedApiVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,41 @@ class CollectionsDataView(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     error_fields: dict[str, Any] = {}
+    # Set by `authenticate_and_read` for an item GET: what the one statement read.
+    item_read: ItemRead | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.perform_authentication(request)
         self.check_permissions(request)  # 401 for missing credentials before the version check
         super().initial(request, *args, **kwargs)
+
+    def authenticate_and_read(
+        self, *, secret: str, kinds: frozenset[str]
+    ) -> TokenCredential | None:
+        """An item GET checks the token, resolves the collection and reads the item in one
+        statement (access.read_item); `_get_item` then answers from what it read, with the same
+        checks in the same order. Any other request checks the token alone."""
+        lookup = self._item_lookup()
+        if lookup is None:
+            return authenticate_api_token(secret=secret, kinds=kinds)
+        credential, self.item_read = access.read_item(secret=secret, kinds=kinds, **lookup)
+        return credential
+
+    def _item_lookup(self) -> dict[str, Any] | None:
+        """The name, project and key of an item GET whose version, path, project id and key are
+        valid; None for anything else, which then takes the usual path to its answer."""
+        if self.request.method != "GET":
+            return None
+        try:
+            version = self.versioning_class().determine_version(self.request)
+            route = parse_route(self.kwargs.get("path"), version)
+            if route.key is None or "\x00" in route.name:
+                return None
+            key = inputs.key(route.key)
+            pk = parse_uuid(route.project_id, name="project_id") if route.project_id else None
+        except (UnsupportedApiVersion, CollectionNotFound, ValidationFailed, BadRequest):
+            return None
+        return {"name": route.name, "project_id": pk, "key": key}
 
     def get_exception_handler(self) -> Any:
         return handle_collections_exception
@@ -103,9 +139,15 @@ class CollectionsDataView(APIView):
         return Response({"key": params.get("key"), "deleted": deleted, "error": None})
 
     def _get_item(self, route: Route) -> Response:
-        target = self._authorized(route, Operation.READ)
+        read = self.item_read
+        if read is None:
+            target = self._authorized(route, Operation.READ)
+        else:
+            target = read.access()
+            target.authorize(Operation.READ)
         inputs.query_params(self.request.query_params, ())
-        row = queries.get_item(collection_id=target.collection.pk, key=inputs.key(route.key or ""))
+        key = inputs.key(route.key or "")
+        row = read.item if read else queries.get_item(collection_id=target.collection.pk, key=key)
         if row is None:
             return Response(status=204)
         return Response(queries.items_json([row])[0])
@@ -132,17 +174,7 @@ class CollectionsDataView(APIView):
         return Response({"key": key, "deleted": 1, "error": None})
 
     def _route(self, path: str | None) -> Route:
-        segments = (path or "").split("/")
-        project_id = segments.pop(0) if self.request.version == "2" and len(segments) > 1 else None
-        if (
-            "" in segments
-            or len(segments) not in (1, 2)
-            or (self.request.version == "2" and project_id is None)
-        ):
-            raise CollectionNotFound()
-        return Route(
-            project_id=project_id, name=segments[0], key=segments[1] if len(segments) == 2 else None
-        )
+        return parse_route(path, self.request.version)
 
     def _authorized(self, route: Route, operation: Operation) -> CollectionAccess:
         credential = self.request.auth
@@ -153,6 +185,17 @@ class CollectionsDataView(APIView):
         )
         target.authorize(operation)
         return target
+
+
+def parse_route(path: str | None, version: str | None) -> Route:
+    """:raises CollectionNotFound: the path has not the shape of `version`'s routes"""
+    segments = (path or "").split("/")
+    project_id = segments.pop(0) if version == "2" and len(segments) > 1 else None
+    if "" in segments or len(segments) not in (1, 2) or (version == "2" and project_id is None):
+        raise CollectionNotFound()
+    return Route(
+        project_id=project_id, name=segments[0], key=segments[1] if len(segments) == 2 else None
+    )
 
 
 def _delete_params(request: Request) -> dict[str, str]:

@@ -6,8 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.access import authenticated_user
+from apps.accounts.services import TokenCredential, authenticate_api_token
 from apps.core.api.validation import validated
-from apps.core.identifiers import parse_int_id
+from apps.core.exceptions import BadRequest
+from apps.core.identifiers import parse_int_id, parse_uuid
 from apps.projects import access, services
 from apps.projects.api.filters import ProjectFilter
 from apps.projects.api.serializers import (
@@ -25,6 +27,25 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter
     lookup_url_kwarg = "project_id"
+    # Set by `authenticate_and_read` for a retrieve: what the one statement read.
+    project_read: access.ProjectRead | None = None
+
+    def authenticate_and_read(
+        self, *, secret: str, kinds: frozenset[str]
+    ) -> TokenCredential | None:
+        """A retrieve checks the token and reads the project in one statement
+        (access.read_project); anything else checks the token alone."""
+        if self.action == "retrieve":
+            try:
+                pk = parse_uuid(self.kwargs["project_id"], name="project_id")
+            except BadRequest:
+                pass  # the usual path answers it, after authentication
+            else:
+                credential, self.project_read = access.read_project(
+                    secret=secret, kinds=kinds, project_id=pk
+                )
+                return credential
+        return authenticate_api_token(secret=secret, kinds=kinds)
 
     def get_queryset(self) -> QuerySet[Project]:
         return access.projects_visible_to(self.request.user).order_by("name", "id")
@@ -37,7 +58,10 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Project]):
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, project_id: str) -> Response:
-        project = access.get_project_for_user(user=request.user, project_id=project_id)
+        if self.project_read is not None:
+            project = self.project_read.project()
+        else:
+            project = access.get_project_for_user(user=request.user, project_id=project_id)
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(request=ProjectUpdateSerializer, responses={200: ProjectSerializer})

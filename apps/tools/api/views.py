@@ -1,3 +1,4 @@
+import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -9,8 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.access import authenticated_user
+from apps.accounts.models import User
 from apps.core.api.validation import body_object, validated
-from apps.core.identifiers import parse_uuid
+from apps.core.identifiers import is_uuid, parse_uuid
+from apps.locks.services import LockState
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
 from apps.tools import access, queries, services
@@ -94,10 +97,16 @@ class DraftLockView(APIView):
     @extend_schema(request=LockRequestSerializer, responses={200: LockSerializer})
     def post(self, request: Request, tool_id: str) -> Response:
         user = authenticated_user(request)
-        # Visibility here; the edit permission is checked by the service under the tool's row lock.
-        tool = access.get_tool_for_user(user=user, tool_id=tool_id)
-        data = validated(LockRequestSerializer, request)
-        state = services.acquire_draft_lock(tool=tool, actor=user, **data)
+        body, body_error = _body(request)
+        state = _heartbeat(tool_id, user, body) if body_error is None else None
+        if state is None:
+            # Visibility here; the edit permission is checked by the service under the tool's
+            # row lock.
+            tool = access.get_tool_for_user(user=user, tool_id=tool_id)
+            if body_error is not None:
+                raise body_error
+            data = validated(LockRequestSerializer, request)
+            state = services.acquire_draft_lock(tool=tool, actor=user, **data)
         return Response(lock_json(state, user_id=user.pk))
 
     @extend_schema(
@@ -120,6 +129,35 @@ class DraftLockView(APIView):
             lock_token=lock_token_header(request.query_params.get("lock_token")),
         )
         return Response({"tool_id": tool.pk})
+
+
+def _body(request: Request) -> tuple[Any, Exception | None]:
+    """The parsed body, or what parsing it raised. DRF answers a second read of a body that
+    failed to parse with an empty one, so the error is kept and raised in its usual turn."""
+    try:
+        return request.data, None
+    except Exception as error:
+        return None, error
+
+
+def _heartbeat(tool_id: str, user: User, body: Any) -> LockState | None:
+    """A valid plain heartbeat (no force, no new token) refreshes in one statement; None for
+    anything else, or when the refresh does not apply, which then takes the usual path (and
+    gets its usual answer, errors included, in the usual order)."""
+    if not is_uuid(tool_id):
+        return None
+    serializer = LockRequestSerializer(data=body)
+    if not serializer.is_valid():
+        return None
+    data = serializer.validated_data
+    if data["force"] or data["new_token"]:
+        return None
+    return services.refresh_draft_lock(
+        tool_id=uuid.UUID(tool_id),
+        actor=user,
+        draft_head_id=data["draft_head_id"],
+        lock_token=data["lock_token"],
+    )
 
 
 class DraftLockReleaseView(APIView):

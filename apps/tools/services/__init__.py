@@ -12,7 +12,11 @@ from apps.tools.services.catalog import (
     update_slug,
 )
 from apps.tools.services.favorites import add_favorite, remove_favorite
-from apps.tools.services.locking import acquire_draft_lock, release_draft_lock
+from apps.tools.services.locking import (
+    acquire_draft_lock,
+    refresh_draft_lock,
+    release_draft_lock,
+)
 from apps.tools.services.versions import (
     ContentEdit,
     create_draft,
@@ -34,6 +38,7 @@ __all__ = [
     "depublish_tool",
     "publish_tool",
     "publish_version",
+    "refresh_draft_lock",
     "release_draft_lock",
     "remove_favorite",
     "remove_maintainer",

@@ -9,9 +9,10 @@ from apps.accounts.models import Role, User
 from apps.core.exceptions import ValidationFailed
 from apps.locks import services as locks
 from apps.locks.exceptions import NotDraftHead
+from apps.projects.models import Project, ProjectMembership
 from apps.tools import access
 from apps.tools.exceptions import ToolEditDenied
-from apps.tools.models import Tool
+from apps.tools.models import Tool, ToolMaintainer
 from apps.tools.services.catalog import locked
 
 log = structlog.get_logger(__name__)
@@ -64,6 +65,36 @@ def acquire_draft_lock(  # noqa: PLR0913 - keyword-only; the flags are the clien
         reason=reason.strip(),
         lock_token=lock_token,
         new_token=new_token,
+    )
+
+
+# What `access.get_tool_for_user` and `access.can_edit` decide, plus "the head is still the
+# tool's", as one SQL condition on the lock's tool (apps.locks.services.refresh).
+_MAY_HOLD_SQL = f"""EXISTS (
+    SELECT 1 FROM {Tool._meta.db_table} t JOIN {Project._meta.db_table} p ON p.id = t.project_id
+    WHERE t.id = l.tool_id AND t.draft_head_id = %(head)s AND p.deletion_scheduled_at IS NULL
+      AND (%(admin)s OR (%(contributor)s
+        AND EXISTS (SELECT 1 FROM {ProjectMembership._meta.db_table} m
+                    WHERE m.content_object_id = t.project_id AND m.user_id = %(actor)s)
+        AND EXISTS (SELECT 1 FROM {ToolMaintainer._meta.db_table} tm
+                    WHERE tm.content_object_id = t.id AND tm.user_id = %(actor)s))))"""  # noqa: S608
+
+
+def refresh_draft_lock(
+    *, tool_id: uuid.UUID, actor: User, draft_head_id: uuid.UUID, lock_token: int | None = None
+) -> locks.LockState | None:
+    """A heartbeat in one statement: refresh the actor's own live lock on the tool's current
+    head while they may still edit the tool. None when that is not the case; then
+    `acquire_draft_lock` (after the usual lookups) gives the answer, whatever it is."""
+    return locks.refresh(
+        tool_id=tool_id,
+        draft_head_id=draft_head_id,
+        actor_id=actor.pk,
+        lock_token=lock_token,
+        may_hold=(
+            _MAY_HOLD_SQL,
+            {"admin": actor.has_role(Role.ADMIN), "contributor": actor.has_role(Role.CONTRIBUTOR)},
+        ),
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 
 from apps.runs.runner.artifacts import (
     ArtifactViolation,
@@ -320,17 +321,17 @@ def test_artifact_file_returns_the_stored_file_and_its_name(
     root, manifest = stored
 
     found = artifact_file(
-        artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
+        storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
     )
 
-    assert found == ((root / "run-1" / "output" / "sub" / "report.csv").resolve(), "report.csv")
+    assert found == ("store/run-1/output/sub/report.csv", "report.csv")
 
 
 def test_artifact_file_is_none_for_an_unknown_id(stored: tuple[Path, list[dict[str, Any]]]) -> None:
     root, manifest = stored
 
     assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="x")
+        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="x")
         is None
     )
 
@@ -343,7 +344,7 @@ def test_artifact_file_is_none_when_the_file_is_gone(
 
     assert (
         artifact_file(
-            artifacts_root=root,
+            storage=FileSystemStorage(location=root.parent), root=root.name,
             run_id="run-1",
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -363,7 +364,7 @@ def test_artifact_file_revalidates_a_tampered_manifest_path(tmp_path: Path, path
     manifest = [{"artifact_id": "a", "path": path, "bytes": 6}]
 
     assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="a")
+        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="a")
         is None
     )
 
@@ -376,7 +377,7 @@ def test_artifact_file_rejects_an_unsafe_run_id(
 
     assert (
         artifact_file(
-            artifacts_root=root,
+            storage=FileSystemStorage(location=root.parent), root=root.name,
             run_id=run_id,
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -392,6 +393,6 @@ def test_artifact_file_does_not_follow_a_planted_symlink(tmp_path: Path) -> None
     manifest = [{"artifact_id": "a", "path": "output/link.txt", "bytes": 1}]
 
     assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="a")
+        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="a")
         is None
     )

@@ -13,6 +13,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
@@ -161,14 +163,13 @@ def _age(path: Path, seconds: float) -> None:
 
 def _store(tool_id: uuid.UUID, user_id: int, context: str, tmp: Path) -> Path:
     """Session files of one context; returns its meta.json."""
-    source = tmp / f"{context}.txt"
-    source.write_text(context)
+    source = session_files.storage().save(f"uploads/{context}.txt", ContentFile(context.encode()))
     session_files.store_files(
         tool_id=tool_id, user_id=user_id, context=context, files=[("a.txt", source)]
     )
     digest = hashlib.sha256(context.encode()).hexdigest()
-    root = session_files.artifacts_root().parent
-    return root / "sessions" / str(tool_id) / str(user_id) / digest / "meta.json"
+    root = Path(session_files.storage().path("sessions"))
+    return root / str(tool_id) / str(user_id) / digest / "meta.json"
 
 
 def _last_accessed(meta: Path, seconds_ago: float) -> None:
@@ -197,8 +198,8 @@ def test_cleanup_removes_expired_session_files_old_artifacts_and_orphan_spools(
     waiting = queue_production_run(tool, alice)  # its spool belongs to a queued run
     orphan, young = uuid.uuid4(), uuid.uuid4()
     for run_id in (waiting.pk, orphan, young):
-        session_files.inputs_dir(run_id).mkdir(parents=True, exist_ok=True)
-        (session_files.inputs_dir(run_id) / "f.txt").write_text("f")
+        (dirs.files / session_files.inputs_dir(run_id)).mkdir(parents=True, exist_ok=True)
+        (dirs.files / session_files.inputs_dir(run_id) / "f.txt").write_text("f")
     (dirs.files / "inputs" / "not-a-run").mkdir()
     for folder in (waiting.pk, orphan, "not-a-run"):
         _age(dirs.files / "inputs" / str(folder), 3601)
@@ -233,11 +234,12 @@ def test_reading_session_files_counts_as_access(alice, settings, tmp_path):
 
 
 def test_a_finished_run_leaves_no_spool_behind(alice, dirs):
-    tool = published(alice)
-    run = queue_production_run(tool, alice)
-    assert session_files.inputs_dir(run.pk).is_dir()
+    files_field = {"kind": "file", "name": "files", "label": "Files", "min": 0, "max": 1}
+    tool = published(alice, input_schema=[files_field])
+    run = queue_production_run(tool, alice, uploads=[SimpleUploadedFile("a.txt", b"a")])
+    assert (dirs.files / session_files.inputs_dir(run.pk)).is_dir()
     execute(run.pk)
-    assert not session_files.inputs_dir(run.pk).exists()
+    assert not (dirs.files / session_files.inputs_dir(run.pk)).exists()
 
 
 def _folder(dirs: RunDirs, name: str) -> Path:

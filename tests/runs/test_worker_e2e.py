@@ -32,6 +32,7 @@ from tests.runs.helpers import (
     TEST_UID_SLOTS,
     new_work_root,
     published,
+    use_run_files_root,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,7 +156,8 @@ def worker(
 @pytest.fixture(autouse=True)
 def same_files_as_the_worker(settings: Any, run_roots: tuple[Path, Path]) -> None:
     # Uploads are spooled by the web side and read by the worker; artifacts the other way.
-    settings.SANDBOX_WORK_ROOT, settings.RUN_FILES_ROOT = run_roots
+    settings.SANDBOX_WORK_ROOT = run_roots[0]
+    use_run_files_root(settings, run_roots[1])
 
 
 def _poll(

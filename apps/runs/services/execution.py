@@ -3,8 +3,10 @@ finish. Claim and finish are compare-and-swap updates, so a redelivered task or 
 got there first makes the later call a no-op."""
 
 import shutil
+import tempfile
 import uuid
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,16 +137,16 @@ def _settings(run: ToolRun, schema: list[dict[str, Any]] | None) -> dict[str, An
 
 
 def _input_files(run: ToolRun) -> list[InputFile]:
+    """The run's input files, read from the run files storage as the workdir is filled."""
     if run.is_action:
         stored = session_files.list_files(
             tool_id=run.tool_id, user_id=run.requested_by_id, context=run.session_context
         )
-        return [InputFile(name=f.name, source=f.path) for f in stored]
-    spool = session_files.inputs_dir(run.pk)
-    return [
-        InputFile(name=entry["name"], source=spool / entry["name"])
-        for entry in run.input_manifest.get("files", [])
-    ]
+        keys = [(f.name, f.key) for f in stored]
+    else:
+        spool = session_files.inputs_dir(run.pk)
+        keys = [(e["name"], f"{spool}/{e['name']}") for e in run.input_manifest.get("files", [])]
+    return [InputFile(name=name, open=partial(session_files.open_file, key)) for name, key in keys]
 
 
 def _action_payload(run: ToolRun) -> dict[str, Any] | None:
@@ -244,18 +246,22 @@ def _from_output(run: ToolRun, output: RunnerOutput) -> Outcome:
 
 
 def _with_artifacts(run: ToolRun, outcome: Outcome, workdir: Path) -> Outcome:
-    # Collected on every outcome: a timed-out run keeps whatever it wrote in time.
-    try:
-        outcome.artifacts = collect_artifacts(
-            output_dir=workdir / "output",
-            dest_dir=session_files.artifacts_root() / str(run.pk),
-            max_bytes=settings.RUN_WORK_MAX_BYTES,
-        )
-    except ArtifactViolation as exc:
-        log.warning("run.artifact_violation", run_id=str(run.pk), reason=str(exc))
-        shutil.rmtree(session_files.artifacts_root() / str(run.pk), ignore_errors=True)
-        summary = "Execution failed (artifact extraction violation)."
-        return Outcome.failed(summary, stdout=outcome.stdout, stderr=outcome.stderr)
+    # Collected on every outcome: a timed-out run keeps whatever it wrote in time. The checked
+    # copy is made on this host's disk first, then stored (possibly on another host).
+    with tempfile.TemporaryDirectory(prefix="skriptoteket-artifacts-") as staging:
+        try:
+            outcome.artifacts = collect_artifacts(
+                output_dir=workdir / "output",
+                dest_dir=Path(staging),
+                max_bytes=settings.RUN_WORK_MAX_BYTES,
+            )
+        except ArtifactViolation as exc:
+            log.warning("run.artifact_violation", run_id=str(run.pk), reason=str(exc))
+            session_files.remove_artifacts(run.pk)
+            summary = "Execution failed (artifact extraction violation)."
+            return Outcome.failed(summary, stdout=outcome.stdout, stderr=outcome.stderr)
+        if outcome.artifacts:
+            session_files.store_artifacts(run.pk, Path(staging))
     return outcome
 
 

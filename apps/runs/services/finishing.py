@@ -114,9 +114,7 @@ def _replace_state(session: ToolSession, state: dict[str, Any], run: ToolRun) ->
 def _store_session_files(run: ToolRun) -> None:
     spool = session_files.inputs_dir(run.pk)
     files = [
-        (entry["name"], spool / entry["name"])
-        for entry in run.input_manifest.get("files", [])
-        if (spool / entry["name"]).is_file()
+        (entry["name"], f"{spool}/{entry['name']}") for entry in run.input_manifest.get("files", [])
     ]
     session_files.store_files(
         tool_id=run.tool_id, user_id=run.requested_by_id, context=run.session_context, files=files

@@ -302,6 +302,11 @@ def test_too_deep_folders_are_a_violation(output_dir: Path, dest_dir: Path) -> N
 # --- artifact_file ----------------------------------------------------------------------------
 
 
+def _in(root: Path) -> dict[str, Any]:
+    """artifact_file's arguments for run folders in `root`, a folder of a filesystem storage."""
+    return {"storage": FileSystemStorage(location=root.parent), "root": root.name}
+
+
 @pytest.fixture
 def stored(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     root = tmp_path / "store"
@@ -321,7 +326,7 @@ def test_artifact_file_returns_the_stored_file_and_its_name(
     root, manifest = stored
 
     found = artifact_file(
-        storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
+        **_in(root), run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
     )
 
     assert found == ("store/run-1/output/sub/report.csv", "report.csv")
@@ -330,10 +335,7 @@ def test_artifact_file_returns_the_stored_file_and_its_name(
 def test_artifact_file_is_none_for_an_unknown_id(stored: tuple[Path, list[dict[str, Any]]]) -> None:
     root, manifest = stored
 
-    assert (
-        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="x")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="x") is None
 
 
 def test_artifact_file_is_none_when_the_file_is_gone(
@@ -344,7 +346,7 @@ def test_artifact_file_is_none_when_the_file_is_gone(
 
     assert (
         artifact_file(
-            storage=FileSystemStorage(location=root.parent), root=root.name,
+            **_in(root),
             run_id="run-1",
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -363,10 +365,7 @@ def test_artifact_file_revalidates_a_tampered_manifest_path(tmp_path: Path, path
     (tmp_path / "outside.txt").write_text("secret")
     manifest = [{"artifact_id": "a", "path": path, "bytes": 6}]
 
-    assert (
-        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="a")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="a") is None
 
 
 @pytest.mark.parametrize("run_id", ["..", ".", "", "run-1/../run-2", "a\x00b"])
@@ -377,7 +376,7 @@ def test_artifact_file_rejects_an_unsafe_run_id(
 
     assert (
         artifact_file(
-            storage=FileSystemStorage(location=root.parent), root=root.name,
+            **_in(root),
             run_id=run_id,
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -392,7 +391,4 @@ def test_artifact_file_does_not_follow_a_planted_symlink(tmp_path: Path) -> None
     (root / "run-1" / "output" / "link.txt").symlink_to("/etc/passwd")
     manifest = [{"artifact_id": "a", "path": "output/link.txt", "bytes": 1}]
 
-    assert (
-        artifact_file(storage=FileSystemStorage(location=root.parent), root=root.name, run_id="run-1", manifest=manifest, artifact_id="a")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="a") is None

@@ -74,7 +74,7 @@ def test_a_finished_production_run_keeps_its_input_files(alice, dirs):
     run = finished_run(alice)
     assert run.status == RunStatus.SUCCEEDED, run.stderr
     assert not (dirs.files / session_files.inputs_dir(run.pk)).exists()
-    kept = (dirs.files / session_files.kept_inputs_dir(run.pk))
+    kept = dirs.files / session_files.kept_inputs_dir(run.pk)
     assert stored_names(kept) == ["a.txt", "b.csv"]
     assert (kept / "b.csv").read_bytes() == b"two,2"
     # Retention counts from the end.

@@ -129,7 +129,10 @@ def test_prepare_workdir_never_writes_outside_input(tmp_path: Path, name: str) -
 def test_prepare_workdir_rejects_duplicate_names(tmp_path: Path) -> None:
     source = tmp_path / "upload"
     source.write_text("x")
-    files = [InputFile(name="a.csv", open=_reader(source)), InputFile(name=" a.csv", open=_reader(source))]
+    files = [
+        InputFile(name="a.csv", open=_reader(source)),
+        InputFile(name=" a.csv", open=_reader(source)),
+    ]
 
     with pytest.raises(ValidationFailed):
         prepare_workdir(workdir=tmp_path / "run", source_code=SOURCE, memory={}, input_files=files)

@@ -218,19 +218,17 @@ def remove_run_folders(run_id: uuid.UUID | str) -> None:
 
 
 def keep_run_inputs(run_id: uuid.UUID | str) -> bool:
-    """Move an ended run's spooled inputs to the kept folder (an empty spool is just removed);
-    its retention starts now. False when nothing was kept."""
+    """Copy an ended run's spooled inputs to the kept folder, whose retention starts now (the
+    spool itself goes with remove_run_folders). False when there was nothing to keep."""
     spool, kept = inputs_dir(run_id), kept_inputs_dir(run_id)
     names = [name for name in _files_in(spool) if name != STORED_MARK]
     if not names:
-        remove_run_folders(run_id)
         return False
     if not storage().exists(f"{kept}/{STORED_MARK}"):
         # Not kept already (a second finish of the same run): the first copy stays.
         _mark(kept)
         for name in names:
             _copy(f"{spool}/{name}", f"{kept}/{name}")
-    remove_run_folders(run_id)
     return True
 
 

@@ -63,6 +63,11 @@ def execute_run(*, run_id: str | uuid.UUID) -> str | None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     try:
+        finishing.keep_run_inputs(run)
+    except Exception:
+        # The run still ends; the sweep retires its spool later (cleanup_run_files).
+        log.exception("run.keep_inputs_error", run_id=str(run.pk))
+    try:
         finishing.finish_run(run=run, outcome=outcome)
     except Exception:
         # Something in the outcome the database refused: record the failure without it, so

@@ -127,12 +127,19 @@ def keeps_inputs(run: ToolRun) -> bool:
     return run.context == RunContext.PRODUCTION and not run.is_action
 
 
-def retire_run_inputs(run: ToolRun) -> None:
-    """The run has ended: keep its spooled input files for re-runs, or remove them."""
+def keep_run_inputs(run: ToolRun) -> None:
+    """Copy the input files of a run that keeps them (keeps_inputs) to where re-runs find them.
+    Its worker does so before the run is seen to end, so a re-run asked for right then finds
+    them; a copy made already stays."""
     if keeps_inputs(run):
         session_files.keep_run_inputs(run.pk)
-    else:
-        session_files.remove_run_folders(run.pk)
+
+
+def retire_run_inputs(run: ToolRun) -> None:
+    """The run has ended: keep its spooled input files for re-runs if it keeps them, and
+    remove the spool."""
+    keep_run_inputs(run)
+    session_files.remove_run_folders(run.pk)
 
 
 def reap_stuck_runs() -> dict[str, int]:

@@ -19,6 +19,7 @@ from bench import (
     lock_heartbeat,
     my_runs,
     project_get,
+    run_files,
     sandbox_projects,
     sandbox_runs,
 )
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     sandbox_runs.NAME: sandbox_runs.run,
     sandbox_projects.NAME: sandbox_projects.run,
     catalog.NAME: catalog.run,
+    run_files.NAME: run_files.run,
 }
 
 

@@ -134,7 +134,9 @@ def cleanup_expired(*, ttl_seconds: int) -> CleanupCounts:
         for user in _subfolders(f"sessions/{tool}"):
             for digest in _subfolders(f"sessions/{tool}/{user}"):
                 folder = f"sessions/{tool}/{user}/{digest}"
-                meta = _read_meta(folder) or {}
+                if not storage().exists(f"{folder}/meta.json"):
+                    continue  # a first set being written right now (store_files)
+                meta = _read_meta(folder) or {}  # unreadable: long unused
                 if _last_access(meta) >= cutoff:
                     continue
                 stored = _meta_files(folder, meta) if meta else []

@@ -51,6 +51,7 @@ def run_tool(input_dir, output_dir):
     shutil.copyfile(found["path"], output_dir + "/copy.bin")
     return "copied"
 """
+FILE_FIELD = {"kind": "file", "name": "files", "label": "File", "min": 1, "max": 1}
 SERVER_ENV = {"API_THROTTLE_USER": "1000000/s", "RUN_FILES_DOWNLOADS": "stream"}
 
 
@@ -118,7 +119,7 @@ class FileClient(sandbox_api.Client):
         snapshot = {
             "entrypoint": "run_tool",
             "source_code": source,
-            "input_schema": [{"kind": "file", "name": "files", "label": "File", "min": 1}],
+            "input_schema": [FILE_FIELD],
             "settings_schema": None,
             "usage_instructions": "",
         }

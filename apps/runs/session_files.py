@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from botocore.exceptions import ClientError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
+from storages.backends.s3 import S3Storage
 
 STORED_MARK = ".stored"
 # Sessions written before sets had names kept their files in files/.
@@ -57,6 +59,26 @@ def open_file(key: str) -> IO[bytes]:
     """:raises FileNotFoundError:"""
     opened: IO[bytes] = storage().open(key, "rb")
     return opened
+
+
+def open_stream(key: str) -> tuple[IO[bytes], int]:
+    """The file and its size, for reading once from the start. An S3 object is read as its
+    bytes arrive (opening it through the storage would first copy it whole to a local file).
+
+    :raises FileNotFoundError:
+    """
+    local = storage()
+    if not isinstance(local, S3Storage):
+        return open_file(key), local.size(key)
+    name = f"{local.location.rstrip('/')}/{key}" if local.location else key
+    try:
+        found = local.connection.meta.client.get_object(Bucket=local.bucket_name, Key=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise FileNotFoundError(key) from None
+        raise
+    body: IO[bytes] = found["Body"]
+    return body, int(found["ContentLength"])
 
 
 def inputs_dir(run_id: uuid.UUID | str) -> str:

@@ -173,6 +173,7 @@ def _download(client: Any, body: dict[str, Any]) -> dict[str, bytes]:
         response = client.get(artifact["download_url"])
         assert response.status_code == 200
         found[artifact["path"]] = b"".join(response.streaming_content)
+        assert response["Content-Length"] == str(len(found[artifact["path"]]))
     return found
 
 

@@ -60,9 +60,11 @@ def artifact_response(run: ToolRun, artifact_id: str) -> FileResponse | HttpResp
         )
         return HttpResponseRedirect(url)
     try:
-        opened = session_files.open_file(key)
+        opened, size = session_files.open_stream(key)
     except FileNotFoundError:  # the retention sweep removed it since the check
         raise ArtifactNotFound() from None
-    return FileResponse(
+    response = FileResponse(
         opened, as_attachment=True, filename=name, content_type="application/octet-stream"
     )
+    response["Content-Length"] = str(size)
+    return response

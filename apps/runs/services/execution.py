@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import structlog
 from django.conf import settings
@@ -151,7 +151,11 @@ def _input_files(run: ToolRun) -> list[InputFile]:
     else:
         spool = session_files.inputs_dir(run.pk)
         keys = [(e["name"], f"{spool}/{e['name']}") for e in run.input_manifest.get("files", [])]
-    return [InputFile(name=name, open=partial(session_files.open_file, key)) for name, key in keys]
+    return [InputFile(name=name, open=partial(_open_input, key)) for name, key in keys]
+
+
+def _open_input(key: str) -> IO[bytes]:
+    return session_files.open_stream(key)[0]
 
 
 def _action_payload(run: ToolRun) -> dict[str, Any] | None:

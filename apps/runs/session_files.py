@@ -3,7 +3,8 @@
 That storage is a FileSystemStorage at RUN_FILES_ROOT by default, or an S3 bucket, so a web host
 and a worker on another host share these files through it alone (docs/runner.md). Names in it:
     sessions/<tool_id>/<user_id>/<sha256(context)>/meta.json   which set is current, its files
-                                                               and when it was last used
+                                                               and when it was stored
+    sessions/<tool_id>/<user_id>/<sha256(context)>/accessed    written when they were last read
     sessions/<tool_id>/<user_id>/<sha256(context)>/<set>/<name>
     inputs/<run_id>/<name>        uploads waiting for their run (moved or removed when it ends)
     inputs-kept/<run_id>/<name>   a production run's input files after it ended, for re-runs;
@@ -35,6 +36,8 @@ from storages.backends.s3 import S3Storage
 STORED_MARK = ".stored"
 # Sessions written before sets had names kept their files in files/.
 _FIRST_SET = "files"
+# A session's files were last listed when this object was written.
+_ACCESSED = "accessed"
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,10 @@ def list_files(*, tool_id: uuid.UUID, user_id: int, context: str) -> list[Stored
     meta = _read_meta(folder)
     if meta is None:
         return []
-    files = _meta_files(folder, meta)
-    _write_meta(folder, context, meta.get("set", _FIRST_SET), files)
-    return files
+    # An object of its own: writing meta.json here could put back a set that store_files has
+    # just replaced.
+    _save(f"{folder}/{_ACCESSED}", ContentFile(b""))
+    return _meta_files(folder, meta)
 
 
 def store_files(
@@ -122,11 +126,13 @@ def store_files(
     folder = _session_dir(tool_id, user_id, context)
     previous = _read_meta(folder)
     new_set = uuid.uuid4().hex
-    stored = [
-        StoredFile(name=name, key=key, bytes=_copy(source, key))
-        for name, source in files
-        for key in [f"{folder}/{new_set}/{name}"]
-    ]
+    stored = []
+    for name, source in files:
+        key = f"{folder}/{new_set}/{name}"
+        try:
+            stored.append(StoredFile(name=name, key=key, bytes=_copy(source, key)))
+        except FileNotFoundError:  # gone from its spool already (swept): the others still count
+            continue
     _write_meta(folder, context, new_set, sorted(stored, key=lambda f: f.name))
     if previous is not None:
         _delete_folder(f"{folder}/{previous.get('set', _FIRST_SET)}")
@@ -159,7 +165,7 @@ def cleanup_expired(*, ttl_seconds: int) -> CleanupCounts:
                 if not storage().exists(f"{folder}/meta.json"):
                     continue  # a first set being written right now (store_files)
                 meta = _read_meta(folder) or {}  # unreadable: long unused
-                if _last_access(meta) >= cutoff:
+                if _last_access(folder, meta) >= cutoff:
                     continue
                 stored = _meta_files(folder, meta) if meta else []
                 files += len(stored)
@@ -211,11 +217,16 @@ def _write_meta(folder: str, context: str, set_name: str, files: list[StoredFile
     os.replace(local.path(staged), local.path(f"{folder}/meta.json"))
 
 
-def _last_access(meta: dict[str, Any]) -> float:
+def _last_access(folder: str, meta: dict[str, Any]) -> float:
+    """When the session's files were last stored (meta.json) or listed (its _ACCESSED mark)."""
     try:
-        return float(meta["last_accessed_at"])
+        stored = float(meta["last_accessed_at"])
     except (ValueError, KeyError, TypeError):
-        return 0.0
+        stored = 0.0
+    mark = f"{folder}/{_ACCESSED}"
+    if not storage().exists(mark):
+        return stored
+    return max(stored, storage().get_modified_time(mark).timestamp())
 
 
 # --- runs --------------------------------------------------------------------------------------

@@ -53,16 +53,20 @@ def verify(server: harness.Server, page: Page, headers: dict[str, str]) -> None:
 
 
 def raw_page_ms(collection_id: str, after_id: int, repeats: int) -> float:
-    """Median latency of the same keyset page fetched with psycopg (LIMIT 1000, all rows)."""
-    sql = (
-        f"SELECT id, key, value, created_at, updated_at FROM {collections_data.items_table()} "
-        f"WHERE collection_id = %s AND id > %s ORDER BY id LIMIT {PAGE_LIMIT}"
+    """Median latency of the same keyset page fetched with psycopg (LIMIT 1000, all rows), with
+    the statement the API runs (apps.kvcollections.queries.page_query)."""
+    from apps.kvcollections.models import Collection
+    from apps.kvcollections.queries import ItemFilter, page_query
+
+    collection = Collection(pk=collection_id, max_value_bytes=collections_data.VALUE_BYTES)
+    query = page_query(
+        collection=collection, item_filter=ItemFilter(), after_id=after_id, limit=PAGE_LIMIT
     )
     timings = []
     with collections_data.raw_connect() as connection, connection.cursor() as cursor:
         for _ in range(repeats + WARMUP_REQUESTS):
             started = time.perf_counter()
-            cursor.execute(sql, [collection_id, after_id])
+            cursor.execute(query.sql, query.args)
             cursor.fetchall()
             timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings[WARMUP_REQUESTS:])

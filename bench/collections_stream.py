@@ -6,10 +6,9 @@ is a new TCP connection), reads each chunked body with `http.client` and parses 
 Items/s is end to end *including* the client's JSON parse; the figure without the parse is
 printed alongside for reference.
 
-B (raw): one psycopg 3 connection over TCP runs the keyset query
-`SELECT id, key, value, created_at, updated_at ... WHERE collection_id = %s AND id > %s
-ORDER BY id LIMIT 500` in a loop and fetches every row (psycopg builds the Python tuples and
-datetimes), i.e. reference C.2's "full stream by keyset pages".
+B (raw): one psycopg 3 connection over TCP runs the API's keyset page statement
+(apps.kvcollections.queries.page_query, LIMIT 500) in a loop and fetches every row (psycopg
+builds the Python tuples and datetimes), i.e. reference C.2's "full stream by keyset pages".
 
 Target: api/raw >= 0.7. The server runs ONE sync worker, so the worker process whose memory is
 sampled (VmRSS every 0.1 s, plus the kernel's VmHWM peak) is the one serving every page: the peak
@@ -124,17 +123,23 @@ def stream_api(
 
 def stream_raw(collection_id: str, stop_after: int) -> StreamRun:
     """Keyset pages of RAW_PAGE_SIZE rows over one TCP connection, every row fetched."""
-    sql = (
-        f"SELECT id, key, value, created_at, updated_at FROM {collections_data.items_table()} "
-        f"WHERE collection_id = %s AND id > %s ORDER BY id LIMIT {RAW_PAGE_SIZE}"
-    )
+    from apps.kvcollections.models import Collection
+    from apps.kvcollections.queries import ItemFilter, page_query
+
+    collection = Collection(pk=collection_id, max_value_bytes=collections_data.VALUE_BYTES)
     items = queries = 0
     first_key = last_key = ""
     last_id = 0
     with collections_data.raw_connect() as connection, connection.cursor() as cursor:
         started = time.perf_counter()
         while items < stop_after:
-            cursor.execute(sql, [collection_id, last_id])
+            query = page_query(
+                collection=collection,
+                item_filter=ItemFilter(),
+                after_id=last_id,
+                limit=RAW_PAGE_SIZE,
+            )
+            cursor.execute(query.sql, query.args)
             rows = cursor.fetchall()
             queries += 1
             if not rows:

@@ -445,6 +445,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+# Retry-After of the 503 answered while PostgreSQL or Redis cannot be reached.
+UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("UNAVAILABLE_RETRY_AFTER_SECONDS", 2)
 # A worker whose heartbeat is older than this is reported as stale by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = 120
 
@@ -494,10 +496,12 @@ LOGGING = {
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "structured"},
     },
+    "filters": {"outage": {"()": "apps.core.unavailable.OutageTracebackFilter"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         # Access lines come from apps.core.middleware; Django's own 4xx warnings repeat them.
-        "django.request": {"level": "ERROR"},
+        # An outage's 503s are one warning line each, not a traceback (apps/core/unavailable.py).
+        "django.request": {"level": "ERROR", "filters": ["outage"]},
         "django.server": {"level": "WARNING"},
     },
 }

@@ -95,9 +95,23 @@ def decode_cursor(cursor: str) -> int:
     return min(int(text), _MAX_ID)
 
 
+# The page walks the (collection_id, id) index `kvcollections_item_cursor` and nothing else; both
+# the condition and the ORDER BY are written for that. With `collection_id = %s ... ORDER BY id`
+# the primary key's id order satisfies the ORDER BY too (PostgreSQL drops a sort key fixed by an
+# equality, so `ORDER BY collection_id, id` alone changes nothing), and whenever the planner
+# believed the collection dense (a large collection, or few collections in the table) it walked
+# every later id of the table, filtering out other collections' items: a first page behind
+# 200,000 items of a neighbour cost 35 ms, its last page 7 ms (issue 15). The closed range on
+# collection_id is not an equality, so only this index yields (collection_id, id) order; every
+# other plan must sort all the collection's items, which never wins for a LIMITed page. (A row
+# comparison `(collection_id, id) > (%s, %s)` would seek too, but its estimates are so coarse
+# that the planner preferred the key index plus an incremental sort of the whole collection.)
+# tests/kvcollections/test_query_plans.py checks the plans on a skewed table.
+_KEYSET_RANGE = "collection_id >= %s AND collection_id <= %s AND id > %s"
+
 _PLAIN_PAGE_SQL = f"""
-SELECT {ITEM_COLUMNS} FROM {ITEMS} WHERE collection_id = %s AND id > %s{{conditions}}
-ORDER BY id LIMIT %s
+SELECT {ITEM_COLUMNS} FROM {ITEMS} WHERE {_KEYSET_RANGE}{{conditions}}
+ORDER BY collection_id, id LIMIT %s
 """  # noqa: S608 - fixed names; values are parameters
 
 # For collections holding large values, a page stops early once its values pass
@@ -105,15 +119,37 @@ ORDER BY id LIMIT %s
 # never sit in memory at once. `fetched` counts the rows the LIMIT produced before that cut.
 _BUDGET_PAGE_SQL = f"""
 SELECT {ITEM_COLUMNS}, fetched FROM (
-    SELECT *, sum(octet_length(value)) OVER (ORDER BY id) AS running, count(*) OVER () AS fetched
+    SELECT *, sum(octet_length(value)) OVER (ORDER BY collection_id, id) AS running,
+           count(*) OVER () AS fetched
     FROM (
-        SELECT * FROM {ITEMS} WHERE collection_id = %s AND id > %s{{conditions}}
-        ORDER BY id LIMIT %s
+        SELECT * FROM {ITEMS} WHERE {_KEYSET_RANGE}{{conditions}}
+        ORDER BY collection_id, id LIMIT %s
     ) AS page
 ) AS sized
 WHERE running - octet_length(value) < %s
-ORDER BY id
+ORDER BY collection_id, id
 """  # noqa: S608 - fixed names; values are parameters
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    sql: str
+    args: list[Any]
+    budgeted: bool  # the byte-budget form: each row carries one more column, `fetched`
+
+
+def page_query(
+    *, collection: Collection, item_filter: ItemFilter, after_id: int, limit: int
+) -> PageQuery:
+    """The statement of one keyset page (see fetch_page). The byte-budget form is used when
+    `limit` values of the collection's largest size could pass COLLECTIONS_PAGE_MAX_BYTES."""
+    conditions, params = item_filter.sql()
+    budget = settings.COLLECTIONS_PAGE_MAX_BYTES
+    args = [collection.pk, collection.pk, after_id, *params, limit]
+    if limit * collection.max_value_bytes <= budget:
+        return PageQuery(_PLAIN_PAGE_SQL.format(conditions=conditions), args, budgeted=False)
+    sql = _BUDGET_PAGE_SQL.format(conditions=conditions)
+    return PageQuery(sql, [*args, budget], budgeted=True)
 
 
 def fetch_page(
@@ -124,14 +160,13 @@ def fetch_page(
 
     :raises PatternTooSlow: an unanchored pattern ran past COLLECTIONS_PATTERN_TIMEOUT_MS
     """
-    conditions, params = item_filter.sql()
-    budget = settings.COLLECTIONS_PAGE_MAX_BYTES
-    args = [collection.pk, after_id, *params, limit]
+    query = page_query(
+        collection=collection, item_filter=item_filter, after_id=after_id, limit=limit
+    )
     fetch = _fetch_with_timeout if item_filter.needs_timeout else _fetch
-    if limit * collection.max_value_bytes <= budget:
-        rows = fetch(_PLAIN_PAGE_SQL.format(conditions=conditions), args)
+    rows = fetch(query.sql, query.args)
+    if not query.budgeted:
         return rows, len(rows)
-    rows = fetch(_BUDGET_PAGE_SQL.format(conditions=conditions), [*args, budget])
     fetched = rows[0][-1] if rows else 0
     return [row[:-1] for row in rows], fetched
 

@@ -47,7 +47,9 @@ class ToolRun(models.Model):
     it (queued -> running) and finishes it (running -> terminal), each by compare-and-swap."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: `runs_of_tool` starts with the tool (deletes cascade through it), and
+    # a plain tool index let the planner read a tool's runs of every user for one user's page.
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="runs", db_index=False)
     # The version whose code runs (production), or the draft head a preview was anchored to.
     version = models.ForeignKey(ToolVersion, on_delete=models.CASCADE, related_name="runs")
     # Set for sandbox previews and sandbox actions: the unsaved code that runs. Expired
@@ -152,6 +154,14 @@ class ToolRun(models.Model):
                 fields=["requested_by", "context", "-requested_at", "-id"],
                 include=["tool"],
                 name="runs_mine_keyset",
+            ),
+            # The same pages filtered by tool. Without it the planner walked the tool's runs of
+            # every user (runs_of_tool, or a bitmap of the tool's foreign key index) to find one
+            # user's, so a page's cost grew with other users' use of a popular tool (issue 15;
+            # tests/runs/test_query_plans.py).
+            models.Index(
+                fields=["requested_by", "context", "tool", "-requested_at", "-id"],
+                name="runs_mine_by_tool",
             ),
             # A tool's recent runs and their status counts: the maintainers' run list
             # (portal:tool-runs and the run page's partial).

@@ -30,3 +30,8 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
+
+
+def is_collections_path(path: str) -> bool:
+    """The /collections/ data API, whose errors are flat (exception_handler.flat_error_body)."""
+    return path == "/collections" or path.startswith("/collections/")

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from apps.core import exceptions as domain
 from apps.core.api.envelope import error_body
+from apps.core.unavailable import Unavailable, unavailable
 
 DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.BadRequest: 400,
@@ -46,8 +47,11 @@ class ApiError:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def describe_exception(exc: Exception) -> ApiError | None:
+def describe_exception(exc: Exception, *, method: str = "GET") -> ApiError | None:
     """Translate any exception a view raised; None for bugs (Django's 500 handler takes those)."""
+    outage = unavailable(exc, method=method)
+    if outage is not None:
+        return describe_outage(outage)
     if isinstance(exc, domain.DomainError):
         return ApiError(domain_status(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, RequestDataTooBig):
@@ -66,6 +70,23 @@ def describe_exception(exc: Exception) -> ApiError | None:
     return _describe_drf(exc)
 
 
+def describe_outage(outage: Unavailable) -> ApiError:
+    retry = {"Retry-After": str(outage.retry_after)}
+    return ApiError(503, domain.ServiceUnavailable.code, outage.message, outage.details, retry)
+
+
+def flat_error_body(error: ApiError, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The /collections/ data API's flat `{"error": message, "code": CODE}` (plus the
+    operation's fields, a bulk write's `index`, an outage's `retry_after_seconds`/`outcome`),
+    which existing Lightning clients expect instead of the envelope."""
+    body: dict[str, Any] = dict(fields or {})
+    body.update(error=error.message, code=error.code)
+    details = error.details if isinstance(error.details, dict) else {}
+    kept = ("index", "retry_after_seconds", "outcome") if error.status == 503 else ("index",)
+    body.update({name: details[name] for name in kept if name in details})
+    return body
+
+
 def domain_status(exc: domain.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in DOMAIN_STATUS:
@@ -75,11 +96,16 @@ def domain_status(exc: domain.DomainError) -> int:
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF EXCEPTION_HANDLER for /api/v1: every failure becomes the envelope."""
-    error = describe_exception(exc)
+    error = describe_exception(exc, method=_method(context))
     if error is None:
         return None
     body = error_body(error.code, error.message, error.details)
     return Response(body, status=error.status, headers=error.headers)
+
+
+def _method(context: dict[str, Any]) -> str:
+    request = context.get("request")
+    return str(getattr(request, "method", "GET"))
 
 
 def _describe_drf(exc: drf.APIException) -> ApiError:

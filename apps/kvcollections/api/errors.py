@@ -5,16 +5,13 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from apps.core.api.exception_handler import describe_exception
+from apps.core.api.exception_handler import describe_exception, flat_error_body
 
 
 def handle_collections_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
-    error = describe_exception(exc)
+    request = context.get("request")
+    error = describe_exception(exc, method=str(getattr(request, "method", "GET")))
     if error is None:
         return None
-    view = context.get("view")
-    body: dict[str, Any] = dict(getattr(view, "error_fields", {}))
-    body.update(error=error.message, code=error.code)
-    if isinstance(error.details, dict) and "index" in error.details:
-        body["index"] = error.details["index"]
+    body = flat_error_body(error, getattr(context.get("view"), "error_fields", {}))
     return Response(body, status=error.status, headers=error.headers)

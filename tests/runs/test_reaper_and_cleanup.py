@@ -224,6 +224,37 @@ def test_cleanup_removes_expired_session_files_old_artifacts_and_orphan_spools(
     )
 
 
+def test_session_files_written_before_the_storage_api_are_read_reused_and_expired(
+    alice, settings, dirs
+):
+    # The layout of earlier releases: meta.json without a set or a file list, files in files/.
+    settings.SESSION_FILES_TTL_SECONDS = 600
+    tool = published(alice)
+    digest = hashlib.sha256(b"default").hexdigest()
+    folder = dirs.files / "sessions" / str(tool.pk) / str(alice.pk) / digest
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "elever.csv").write_text("namn\n")
+    meta = {"context": "default", "last_accessed_at": time.time() - 601}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+    assert tasks.cleanup_run_files_task()["session_folders"] == 1
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "elever.csv").write_text("namn\n")
+    (folder / "meta.json").write_text(json.dumps({**meta, "last_accessed_at": time.time()}))
+    stored = session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
+    assert [(f.name, f.bytes) for f in stored] == [("elever.csv", 5)]
+    with session_files.open_file(stored[0].key) as opened:
+        assert opened.read() == b"namn\n"
+    session_files.store_files(
+        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("ny.csv", stored[0].key)]
+    )
+    assert not (folder / "files").exists()  # the old set went with its replacement
+    assert [
+        f.name
+        for f in session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
+    ] == ["ny.csv"]
+
+
 def test_reading_session_files_counts_as_access(alice, settings, tmp_path):
     settings.SESSION_FILES_TTL_SECONDS = 600
     tool = published(alice)

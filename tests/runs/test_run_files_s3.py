@@ -213,6 +213,13 @@ def test_upload_run_rerun_and_download_go_through_the_bucket_alone(
     again = _finished(client, rerun.json()["run_id"], worker)
     assert _download(client, again) == {"output/sub/elever.csv.upper": b"NAMN\nADA\n"}
 
+    # An artifact the sweep removed after the run page was shown: 404, never a 5xx.
+    _client(s3_endpoint).delete_object(
+        Bucket=BUCKET, Key=f"artifacts/{run_id}/output/sub/elever.csv.upper"
+    )
+    gone = client.get(body["artifacts"][0]["download_url"])
+    assert gone.status_code == 404, gone.content
+
     work, worker_files = worker_host
     assert _local_files(worker_files, web_host) == []
     assert [entry.name for entry in work.iterdir() if not entry.name.startswith(".")] == []

@@ -21,6 +21,7 @@ from bench import (
     mixed_load,
     my_runs,
     project_get,
+    run_files,
     sandbox_backends,
     sandbox_projects,
     sandbox_runs,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     sandbox_projects.NAME: sandbox_projects.run,
     catalog.NAME: catalog.run,
     mixed_load.NAME: mixed_load.run,
+    run_files.NAME: run_files.run,
 }
 
 

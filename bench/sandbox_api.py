@@ -8,7 +8,6 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -93,7 +92,7 @@ def delete_bench_runs(tool_id: str) -> int:
     SandboxSnapshot.objects.filter(tool_id=tool_id).delete()
     ApiToken.objects.filter(kind=TokenKind.RUN, run_id__in=run_ids).delete()
     for run_id in run_ids:
-        shutil.rmtree(session_files.artifacts_root() / str(run_id), ignore_errors=True)
+        session_files.remove_artifacts(run_id)
         session_files.remove_run_folders(run_id)
     return len(run_ids)
 

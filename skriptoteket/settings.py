@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -271,8 +272,44 @@ SANDBOX_UID_LOCK_ROOT = Path(env_str("SANDBOX_UID_LOCK_ROOT", str(_SANDBOX_HOME)
 # root (docs/runner.md). Without cgroups the bwrap backend refuses to run tools unless DEBUG.
 SANDBOX_CGROUP_PARENT = env_str("SANDBOX_CGROUP_PARENT", "skriptoteket-runs")
 SANDBOX_DOCKER_IMAGE = env_str("SANDBOX_DOCKER_IMAGE", "skriptoteket-runner:latest")
-# Uploads waiting for their run, artifacts of finished runs, session files.
+# Uploads waiting for their run, artifacts of finished runs, session files: all in the
+# storage STORAGES["runfiles"] (apps/runs/session_files.py). "filesystem" keeps them under
+# RUN_FILES_ROOT, which every web and worker host must then share; "s3" keeps them in a bucket
+# of any S3-compatible service, so hosts share nothing but the bucket (docs/runner.md).
 RUN_FILES_ROOT = Path(env_str("RUN_FILES_ROOT", str(BASE_DIR / ".data/run-files")))
+RUN_FILES_BACKEND = env_str("RUN_FILES_BACKEND", "filesystem")
+# Artifact downloads: "stream" sends the bytes through Django; "redirect" (s3 only) answers
+# with a signed URL of the object, valid RUN_FILES_S3_URL_EXPIRE_SECONDS.
+RUN_FILES_DOWNLOADS = env_str("RUN_FILES_DOWNLOADS", "stream")
+RUN_FILES_STORAGE: dict[str, Any]
+if RUN_FILES_BACKEND == "filesystem":
+    RUN_FILES_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # A run's files keep the names the code gives them: never a renamed copy beside.
+        "OPTIONS": {"location": str(RUN_FILES_ROOT), "allow_overwrite": True},
+    }
+elif RUN_FILES_BACKEND == "s3":
+    RUN_FILES_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("RUN_FILES_S3_BUCKET"),
+            "endpoint_url": env_str("RUN_FILES_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("RUN_FILES_S3_REGION", "") or None,
+            "access_key": env_str("RUN_FILES_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("RUN_FILES_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("RUN_FILES_S3_PREFIX", ""),
+            "querystring_expire": env_int("RUN_FILES_S3_URL_EXPIRE_SECONDS", 60),
+            "file_overwrite": True,
+            "default_acl": None,
+            "addressing_style": env_str("RUN_FILES_S3_ADDRESSING_STYLE", "") or None,
+        },
+    }
+else:
+    raise ImproperlyConfigured("RUN_FILES_BACKEND must be filesystem or s3.")
+if RUN_FILES_DOWNLOADS not in ("stream", "redirect") or (
+    RUN_FILES_DOWNLOADS == "redirect" and RUN_FILES_BACKEND != "s3"
+):
+    raise ImproperlyConfigured("RUN_FILES_DOWNLOADS must be stream, or redirect with s3.")
 RUN_WALL_SECONDS_SANDBOX = env_int("RUN_WALL_SECONDS_SANDBOX", 60)
 RUN_WALL_SECONDS_PRODUCTION = env_int("RUN_WALL_SECONDS_PRODUCTION", 120)
 RUN_CPU_SECONDS = env_int("RUN_CPU_SECONDS", 60)
@@ -450,6 +487,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "runfiles": RUN_FILES_STORAGE,
 }
 WHITENOISE_USE_FINDERS = True
 # Files served at the site root: /favicon.ico, which browsers and tools ask for on every site.

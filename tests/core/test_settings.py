@@ -59,3 +59,19 @@ def test_a_non_boolean_debug_value_is_refused():
     result = run_manage("check", env=production_env(DEBUG="maybe"))
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_run_files_settings_refuse_an_unknown_backend_a_bucketless_s3_and_a_filesystem_redirect():
+    cases = [
+        ({"RUN_FILES_BACKEND": "ftp"}, "RUN_FILES_BACKEND must be filesystem or s3"),
+        ({"RUN_FILES_BACKEND": "s3"}, "RUN_FILES_S3_BUCKET is required"),
+        ({"RUN_FILES_DOWNLOADS": "redirect"}, "RUN_FILES_DOWNLOADS must be stream, or redirect"),
+    ]
+    for overrides, message in cases:
+        result = run_manage("check", env=production_env(**overrides))
+        assert result.returncode != 0, overrides
+        assert message in result.stderr, result.stderr
+    s3 = production_env(
+        RUN_FILES_BACKEND="s3", RUN_FILES_S3_BUCKET="runs", RUN_FILES_DOWNLOADS="redirect"
+    )
+    assert run_manage("check", env=s3).returncode == 0

@@ -159,8 +159,9 @@ def test_removed_files_and_artifacts_are_said_so(people, tool, settings):
     settings.RUN_INPUTS_RETENTION_DAYS = 3
     settings.ARTIFACTS_RETENTION_DAYS = 2
     run = finished(tool, people["user"])
-    shutil.rmtree(session_files.kept_inputs_dir(run.pk))
-    shutil.rmtree(session_files.artifacts_root() / str(run.pk))
+    storage = session_files.storage()
+    shutil.rmtree(storage.path(session_files.kept_inputs_dir(run.pk)))
+    shutil.rmtree(storage.path(session_files.artifacts_dir(run.pk)))
     html = page(people["user"], run)
     message = "The files of this run were removed after 3 days; run the tool again with new files."
     assert f'data-state="removed">{message}' in html

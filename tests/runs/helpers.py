@@ -5,6 +5,7 @@ chosen project, and runs queued through the services (executed with tests.factor
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 from apps.accounts.models import User
 from apps.projects.models import Project
 from apps.runs import services as run_services
+from apps.runs import session_files
 from apps.runs.models import ToolRun
 from apps.sandbox import services as sandbox_services
 from apps.tools.models import Tool
@@ -49,7 +51,7 @@ def isolated_run_dirs(settings: Any) -> Iterator[RunDirs]:
     work = new_work_root()
     files = Path(tempfile.mkdtemp(prefix="skt-run-files-", dir="/tmp"))
     settings.SANDBOX_WORK_ROOT = work
-    settings.RUN_FILES_ROOT = files
+    use_run_files_root(settings, files)
     settings.SANDBOX_UID_BASE = TEST_UID_BASE
     settings.SANDBOX_UID_SLOTS = TEST_UID_SLOTS
     try:
@@ -57,6 +59,32 @@ def isolated_run_dirs(settings: Any) -> Iterator[RunDirs]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(files, ignore_errors=True)
+
+
+def use_run_files_root(settings: Any, root: Path) -> None:
+    """Keep run files in a FileSystemStorage at `root` (STORAGES["runfiles"] was made from
+    RUN_FILES_ROOT when the settings were read)."""
+    settings.RUN_FILES_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "runfiles": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "allow_overwrite": True},
+        },
+    }
+
+
+def stored_names(folder: Path) -> list[str]:
+    """The files of a run folder in a filesystem run files storage, without its age mark."""
+    return sorted(p.name for p in folder.iterdir() if p.name != session_files.STORED_MARK)
+
+
+def age_run_folder(folder: Path, seconds: float) -> None:
+    """Make a run folder in a filesystem run files storage look `seconds` old to the sweeps."""
+    then = time.time() - seconds
+    for path in (folder, folder / session_files.STORED_MARK):
+        if path.exists():
+            os.utime(path, (then, then))
 
 
 def run_folders(work: Path) -> list[str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 
 from apps.runs.runner.artifacts import (
     ArtifactViolation,
@@ -301,6 +302,11 @@ def test_too_deep_folders_are_a_violation(output_dir: Path, dest_dir: Path) -> N
 # --- artifact_file ----------------------------------------------------------------------------
 
 
+def _in(root: Path) -> dict[str, Any]:
+    """artifact_file's arguments for run folders in `root`, a folder of a filesystem storage."""
+    return {"storage": FileSystemStorage(location=root.parent), "root": root.name}
+
+
 @pytest.fixture
 def stored(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     root = tmp_path / "store"
@@ -320,19 +326,16 @@ def test_artifact_file_returns_the_stored_file_and_its_name(
     root, manifest = stored
 
     found = artifact_file(
-        artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
+        **_in(root), run_id="run-1", manifest=manifest, artifact_id="output_sub_report_csv"
     )
 
-    assert found == ((root / "run-1" / "output" / "sub" / "report.csv").resolve(), "report.csv")
+    assert found == ("store/run-1/output/sub/report.csv", "report.csv")
 
 
 def test_artifact_file_is_none_for_an_unknown_id(stored: tuple[Path, list[dict[str, Any]]]) -> None:
     root, manifest = stored
 
-    assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="x")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="x") is None
 
 
 def test_artifact_file_is_none_when_the_file_is_gone(
@@ -343,7 +346,7 @@ def test_artifact_file_is_none_when_the_file_is_gone(
 
     assert (
         artifact_file(
-            artifacts_root=root,
+            **_in(root),
             run_id="run-1",
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -362,10 +365,7 @@ def test_artifact_file_revalidates_a_tampered_manifest_path(tmp_path: Path, path
     (tmp_path / "outside.txt").write_text("secret")
     manifest = [{"artifact_id": "a", "path": path, "bytes": 6}]
 
-    assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="a")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="a") is None
 
 
 @pytest.mark.parametrize("run_id", ["..", ".", "", "run-1/../run-2", "a\x00b"])
@@ -376,7 +376,7 @@ def test_artifact_file_rejects_an_unsafe_run_id(
 
     assert (
         artifact_file(
-            artifacts_root=root,
+            **_in(root),
             run_id=run_id,
             manifest=manifest,
             artifact_id="output_sub_report_csv",
@@ -391,7 +391,4 @@ def test_artifact_file_does_not_follow_a_planted_symlink(tmp_path: Path) -> None
     (root / "run-1" / "output" / "link.txt").symlink_to("/etc/passwd")
     manifest = [{"artifact_id": "a", "path": "output/link.txt", "bytes": 1}]
 
-    assert (
-        artifact_file(artifacts_root=root, run_id="run-1", manifest=manifest, artifact_id="a")
-        is None
-    )
+    assert artifact_file(**_in(root), run_id="run-1", manifest=manifest, artifact_id="a") is None

@@ -15,6 +15,8 @@ from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
@@ -167,14 +169,13 @@ def _age(path: Path, seconds: float) -> None:
 
 def _store(tool_id: uuid.UUID, user_id: int, context: str, tmp: Path) -> Path:
     """Session files of one context; returns its meta.json."""
-    source = tmp / f"{context}.txt"
-    source.write_text(context)
+    source = session_files.storage().save(f"uploads/{context}.txt", ContentFile(context.encode()))
     session_files.store_files(
         tool_id=tool_id, user_id=user_id, context=context, files=[("a.txt", source)]
     )
     digest = hashlib.sha256(context.encode()).hexdigest()
-    root = session_files.artifacts_root().parent
-    return root / "sessions" / str(tool_id) / str(user_id) / digest / "meta.json"
+    root = Path(session_files.storage().path("sessions"))
+    return root / str(tool_id) / str(user_id) / digest / "meta.json"
 
 
 def _last_accessed(meta: Path, seconds_ago: float) -> None:
@@ -203,8 +204,8 @@ def test_cleanup_removes_expired_session_files_old_artifacts_and_orphan_spools(
     waiting = queue_production_run(tool, alice)  # its spool belongs to a queued run
     orphan, young = uuid.uuid4(), uuid.uuid4()
     for run_id in (waiting.pk, orphan, young):
-        session_files.inputs_dir(run_id).mkdir(parents=True, exist_ok=True)
-        (session_files.inputs_dir(run_id) / "f.txt").write_text("f")
+        (dirs.files / session_files.inputs_dir(run_id)).mkdir(parents=True, exist_ok=True)
+        (dirs.files / session_files.inputs_dir(run_id) / "f.txt").write_text("f")
     (dirs.files / "inputs" / "not-a-run").mkdir()
     for folder in (waiting.pk, orphan, "not-a-run"):
         _age(dirs.files / "inputs" / str(folder), 3601)
@@ -229,6 +230,37 @@ def test_cleanup_removes_expired_session_files_old_artifacts_and_orphan_spools(
     )
 
 
+def test_session_files_written_before_the_storage_api_are_read_reused_and_expired(
+    alice, settings, dirs
+):
+    # The layout of earlier releases: meta.json without a set or a file list, files in files/.
+    settings.SESSION_FILES_TTL_SECONDS = 600
+    tool = published(alice)
+    digest = hashlib.sha256(b"default").hexdigest()
+    folder = dirs.files / "sessions" / str(tool.pk) / str(alice.pk) / digest
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "elever.csv").write_text("namn\n")
+    meta = {"context": "default", "last_accessed_at": time.time() - 601}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+    assert tasks.cleanup_run_files_task()["session_folders"] == 1
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "elever.csv").write_text("namn\n")
+    (folder / "meta.json").write_text(json.dumps({**meta, "last_accessed_at": time.time()}))
+    stored = session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
+    assert [(f.name, f.bytes) for f in stored] == [("elever.csv", 5)]
+    with session_files.open_file(stored[0].key) as opened:
+        assert opened.read() == b"namn\n"
+    session_files.store_files(
+        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("ny.csv", stored[0].key)]
+    )
+    assert not (folder / "files").exists()  # the old set went with its replacement
+    assert [
+        f.name
+        for f in session_files.list_files(tool_id=tool.pk, user_id=alice.pk, context="default")
+    ] == ["ny.csv"]
+
+
 def test_reading_session_files_counts_as_access(alice, settings, tmp_path):
     settings.SESSION_FILES_TTL_SECONDS = 600
     tool = published(alice)
@@ -239,11 +271,12 @@ def test_reading_session_files_counts_as_access(alice, settings, tmp_path):
 
 
 def test_a_finished_run_leaves_no_spool_behind(alice, dirs):
-    tool = published(alice)
-    run = queue_production_run(tool, alice)
-    assert session_files.inputs_dir(run.pk).is_dir()
+    files_field = {"kind": "file", "name": "files", "label": "Files", "min": 0, "max": 1}
+    tool = published(alice, input_schema=[files_field])
+    run = queue_production_run(tool, alice, uploads=[SimpleUploadedFile("a.txt", b"a")])
+    assert (dirs.files / session_files.inputs_dir(run.pk)).is_dir()
     execute(run.pk)
-    assert not session_files.inputs_dir(run.pk).exists()
+    assert not (dirs.files / session_files.inputs_dir(run.pk)).exists()
 
 
 def _folder(dirs: RunDirs, name: str) -> Path:

@@ -2,7 +2,6 @@
 POST /api/v1/runs/{id}/rerun): the input files a production run keeps, what refuses a re-run,
 and the hourly clean-up of kept files."""
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,11 +25,13 @@ from tests.factories.accounts import UserFactory
 from tests.factories.runs import STEPS_SOURCE, editor_world, execute
 from tests.runs.helpers import (
     RunDirs,
+    age_run_folder,
     isolated_run_dirs,
     messages,
     published,
     queue_preview,
     queue_production_run,
+    stored_names,
 )
 
 pytestmark = pytest.mark.django_db
@@ -72,11 +73,12 @@ def finished_run(user: Any, tool: Any = None, **request: Any) -> ToolRun:
 def test_a_finished_production_run_keeps_its_input_files(alice, dirs):
     run = finished_run(alice)
     assert run.status == RunStatus.SUCCEEDED, run.stderr
-    assert not session_files.inputs_dir(run.pk).exists()
-    kept = session_files.kept_inputs_dir(run.pk)
-    assert sorted(p.name for p in kept.iterdir()) == ["a.txt", "b.csv"]
+    assert not (dirs.files / session_files.inputs_dir(run.pk)).exists()
+    kept = dirs.files / session_files.kept_inputs_dir(run.pk)
+    assert stored_names(kept) == ["a.txt", "b.csv"]
     assert (kept / "b.csv").read_bytes() == b"two,2"
-    assert abs(kept.stat().st_mtime - time.time()) < 60  # retention counts from the end
+    # Retention counts from the end.
+    assert abs((kept / session_files.STORED_MARK).stat().st_mtime - time.time()) < 60
 
 
 def test_runs_without_files_previews_and_actions_keep_nothing(alice, dirs):
@@ -91,19 +93,18 @@ def test_runs_without_files_previews_and_actions_keep_nothing(alice, dirs):
     )  # fmt: skip
     execute(action.pk)
     for run in (plain, preview, first, action):
-        assert not session_files.kept_inputs_dir(run.pk).exists()
-        assert not session_files.inputs_dir(run.pk).exists()
+        assert not (dirs.files / session_files.kept_inputs_dir(run.pk)).exists()
+        assert not (dirs.files / session_files.inputs_dir(run.pk)).exists()
 
 
 def test_cleanup_removes_kept_inputs_past_their_retention(alice, settings, dirs):
     settings.RUN_INPUTS_RETENTION_DAYS = 3
     old, young = finished_run(alice), finished_run(alice)
-    past = time.time() - 3 * 86_400 - 60
-    os.utime(session_files.kept_inputs_dir(old.pk), (past, past))
+    age_run_folder(dirs.files / session_files.kept_inputs_dir(old.pk), 3 * 86_400 + 60)
     counts = tasks.cleanup_run_files_task()
     assert counts["kept_input_folders"] == 1
-    assert not session_files.kept_inputs_dir(old.pk).exists()
-    assert session_files.kept_inputs_dir(young.pk).is_dir()
+    assert not (dirs.files / session_files.kept_inputs_dir(old.pk)).exists()
+    assert (dirs.files / session_files.kept_inputs_dir(young.pk)).is_dir()
 
 
 def test_cleanup_keeps_the_inputs_of_a_run_the_reaper_ended(alice, dirs):
@@ -114,10 +115,9 @@ def test_cleanup_keeps_the_inputs_of_a_run_the_reaper_ended(alice, dirs):
     ToolRun.objects.filter(pk=run.pk).update(
         status=RunStatus.TIMED_OUT, finished_at=run.requested_at
     )
-    hour_ago = time.time() - 3601
-    os.utime(session_files.inputs_dir(run.pk), (hour_ago, hour_ago))
+    age_run_folder(dirs.files / session_files.inputs_dir(run.pk), 3601)
     assert tasks.cleanup_run_files_task()["orphan_spools"] == 1
-    assert sorted(p.name for p in session_files.kept_inputs_dir(run.pk).iterdir()) == [
+    assert stored_names(dirs.files / session_files.kept_inputs_dir(run.pk)) == [
         "a.txt",
         "b.csv",
     ]
@@ -150,7 +150,7 @@ def test_rerun_runs_the_active_version_again_with_the_same_values_and_files(alic
 def test_rerun_is_refused_once_the_files_are_gone(alice, settings, dirs):
     settings.RUN_INPUTS_RETENTION_DAYS = 5
     run = finished_run(alice)
-    (session_files.kept_inputs_dir(run.pk) / "b.csv").unlink()
+    ((dirs.files / session_files.kept_inputs_dir(run.pk)) / "b.csv").unlink()
     before = ToolRun.objects.count()
     with pytest.raises(RunFilesRemoved) as refused:
         services.rerun_tool_run(run=run, actor=alice)
@@ -251,8 +251,8 @@ def test_api_rerun_hides_other_peoples_runs_and_previews(alice, charlie, api_cli
 def test_api_rerun_errors(alice, settings, api_client_for, anon_client, dirs):
     client = api_client_for(alice)
     gone = finished_run(alice)
-    for path in session_files.kept_inputs_dir(gone.pk).iterdir():
-        path.unlink()
+    for name in stored_names(dirs.files / session_files.kept_inputs_dir(gone.pk)):
+        (dirs.files / session_files.kept_inputs_dir(gone.pk) / name).unlink()
     response = _rerun(client, gone.pk)
     assert (response.status_code, _code(response)) == (409, "RUN_FILES_REMOVED")
     assert "run the tool again with new files" in response.json()["error"]["message"]

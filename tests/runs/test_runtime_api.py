@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -606,9 +607,9 @@ def test_parse_json_object_names_a_non_object_as_such(value):
 def test_production_clear_keeps_files_when_the_run_is_refused(alice, tmp_path):
     count_field = {"kind": "integer", "name": "count", "label": "Count"}
     tool = published(alice, FILES_SOURCE, input_schema=[FILE_FIELD, count_field])
-    (tmp_path / "a.txt").write_text("kept")
+    source = session_files.storage().save("uploads/a.txt", ContentFile(b"kept"))
     session_files.store_files(
-        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("a.txt", tmp_path / "a.txt")]
+        tool_id=tool.pk, user_id=alice.pk, context="default", files=[("a.txt", source)]
     )
     request = ProductionRunRequest(inputs={"count": "x"}, uploads=[], session_files_mode="clear")
     with pytest.raises(ValidationFailed):

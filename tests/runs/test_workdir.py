@@ -1,8 +1,9 @@
 import json
 import stat
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -27,9 +28,13 @@ def uploads(tmp_path: Path) -> list[InputFile]:
     (folder / "1").write_bytes(b"namn,klass\nAda,9A\n")
     (folder / "2").write_bytes(b"{}")
     return [
-        InputFile(name="elever.csv", source=folder / "1"),
-        InputFile(name="  action.json ", source=folder / "2"),
+        InputFile(name="elever.csv", open=_reader(folder / "1")),
+        InputFile(name="  action.json ", open=_reader(folder / "2")),
     ]
+
+
+def _reader(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
 
 
 def _mode(path: Path) -> int:
@@ -115,7 +120,7 @@ def test_prepare_workdir_never_writes_outside_input(tmp_path: Path, name: str) -
             workdir=workdir,
             source_code=SOURCE,
             memory={},
-            input_files=[InputFile(name=name, source=source)],
+            input_files=[InputFile(name=name, open=_reader(source))],
         )
     assert not (tmp_path / "escape.txt").exists()
     assert not workdir.exists()
@@ -124,7 +129,10 @@ def test_prepare_workdir_never_writes_outside_input(tmp_path: Path, name: str) -
 def test_prepare_workdir_rejects_duplicate_names(tmp_path: Path) -> None:
     source = tmp_path / "upload"
     source.write_text("x")
-    files = [InputFile(name="a.csv", source=source), InputFile(name=" a.csv", source=source)]
+    files = [
+        InputFile(name="a.csv", open=_reader(source)),
+        InputFile(name=" a.csv", open=_reader(source)),
+    ]
 
     with pytest.raises(ValidationFailed):
         prepare_workdir(workdir=tmp_path / "run", source_code=SOURCE, memory={}, input_files=files)

@@ -6,101 +6,31 @@ web side. Consumers are switched off and on again to catch runs waiting in their
 """
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.db import connection
 
 from apps.runs.models import ToolRun
-from skriptoteket.celery import app
 from tests.factories.runs import STEPS_SOURCE, editor_world, snapshot_payload
+from tests.runs.celery_worker import Worker, celery_worker, queued_run_ids
 from tests.runs.helpers import (
     TEST_UID_BASE,
     TEST_UID_SLOTS,
     new_work_root,
     published,
+    use_run_files_root,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-QUEUES = ("default", "sandbox", "runs")
-# Gossip and mingle only slow the start of a worker that has no peers to talk to.
-WORKER_ARGS = ["-Q", "default,sandbox,runs", "--concurrency", "2", "--pool", "prefork"]
-WORKER_ARGS += ["-l", "warning", "--without-gossip", "--without-mingle"]
-WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "skriptoteket", "worker", *WORKER_ARGS]
 TERMINAL = {"succeeded", "failed", "timed_out", "cancelled"}
-START_TIMEOUT_S = 20.0
 RUN_TIMEOUT_S = 15.0
-
-
-def _database_url(name: str) -> str:
-    """DATABASE_URL with the database swapped for the test database."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _purge_queues() -> None:
-    # Messages left by earlier tests (runs of rows long flushed) would only be skipped, but they
-    # would also make the wait for our runs longer.
-    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    client.delete(*QUEUES, "unacked", "unacked_index")
-
-
-def _queued_run_ids(queue: str) -> list[str]:
-    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    found = []
-    for raw in client.lrange(queue, 0, -1):
-        headers = json.loads(raw)["headers"]
-        found.append(headers["argsrepr"].strip("[]()',\" "))
-    return found
-
-
-class Worker:
-    def __init__(self, name: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.name = name
-        self.process = process
-        self.log = log
-
-    def control(self, command: str, queue: str) -> None:
-        """Stop or start consuming `queue` (add_consumer / cancel_consumer), and wait for it."""
-        replies = getattr(app.control, command)(queue, destination=[self.name], reply=True)
-        assert replies, f"{command} {queue}: no reply from {self.name}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _wait_until_ready(worker: Worker) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if worker.process.poll() is not None:
-            pytest.fail(f"the worker exited early:\n{worker.output()}")
-        if app.control.ping(destination=[worker.name], timeout=0.5):
-            return
-    pytest.fail(f"the worker did not answer a ping in {START_TIMEOUT_S} s:\n{worker.output()}")
-
-
-def _stop(worker: Worker) -> None:
-    if worker.process.poll() is None:
-        os.killpg(worker.process.pid, signal.SIGTERM)  # warm shutdown of master and children
-        try:
-            worker.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.process.pid, signal.SIGKILL)
-            worker.process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +49,7 @@ def worker(
     with django_db_blocker.unblock():
         database = connection.settings_dict["NAME"]
     work, files = run_roots
-    name = f"e2e-{os.getpid()}@{socket.gethostname()}"
     env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(database),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "SANDBOX_WORK_ROOT": str(work),
         "RUN_FILES_ROOT": str(files),
         "SANDBOX_UID_BASE": str(TEST_UID_BASE),
@@ -132,30 +57,16 @@ def worker(
         "RUN_WALL_SECONDS_SANDBOX": "10",
         "RUN_WALL_SECONDS_PRODUCTION": "10",
     }
-    _purge_queues()
     log = files.parent / f"{files.name}.worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*WORKER_COMMAND, "-n", name],
-            cwd=django_settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so the children stop with it
-        )
-    running = Worker(name, process, log)
-    try:
-        _wait_until_ready(running)
+    with celery_worker(database=database, env=env, log=log) as running:
         yield running
-    finally:
-        _stop(running)
-        log.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)
 def same_files_as_the_worker(settings: Any, run_roots: tuple[Path, Path]) -> None:
     # Uploads are spooled by the web side and read by the worker; artifacts the other way.
-    settings.SANDBOX_WORK_ROOT, settings.RUN_FILES_ROOT = run_roots
+    settings.SANDBOX_WORK_ROOT = run_roots[0]
+    use_run_files_root(settings, run_roots[1])
 
 
 def _poll(
@@ -202,7 +113,7 @@ def test_sandbox_preview_waits_in_its_queue_then_runs_the_unsaved_code(
         url = f"/api/v1/editor/tool-runs/{run_id}"
         time.sleep(0.3)  # nobody consumes `sandbox` now: the run must still be waiting
         assert client.get(url).json()["status"] == "queued"
-        assert _queued_run_ids("sandbox") == [run_id]
+        assert queued_run_ids("sandbox") == [run_id]
     finally:
         worker.control("add_consumer", "sandbox")
     statuses = _until_finished(client, url)
@@ -266,8 +177,8 @@ def test_production_run_goes_through_the_runs_queue(worker, alice, api_client_fo
         assert response.status_code == 202, response.json()
         run_id = response.json()["run_id"]
         time.sleep(0.3)
-        assert _queued_run_ids("runs") == [run_id]
-        assert _queued_run_ids("sandbox") == []
+        assert queued_run_ids("runs") == [run_id]
+        assert queued_run_ids("sandbox") == []
     finally:
         worker.control("add_consumer", "runs")
     url = f"/api/v1/runs/{run_id}"

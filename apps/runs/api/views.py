@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models.functions import Now, TruncMonth
-from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -16,7 +16,12 @@ from rest_framework.views import APIView
 from apps.accounts.access import authenticated_user
 from apps.core.api.validation import body_object, validated
 from apps.runs import access, services, session_files
-from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.files import (
+    ARTIFACT_RESPONSES,
+    RUN_PARSERS,
+    artifact_response,
+    uploaded_files,
+)
 from apps.runs.api.filters import RunFilter
 from apps.runs.api.responses import (
     AcceptedRunSerializer,
@@ -220,8 +225,8 @@ class RunRerunView(APIView):
 
 
 class RunArtifactView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    def get(self, request: Request, run_id: str, artifact_id: str) -> FileResponse:
+    @extend_schema(responses=ARTIFACT_RESPONSES)
+    def get(self, request: Request, run_id: str, artifact_id: str) -> HttpResponseBase:
         run = access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.PRODUCTION
         )

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from django.core.files.storage import FileSystemStorage, Storage
+
 from apps.runs.runner.contract import OUTPUT_ROOT, ContractViolation, normalize_relative_path
 
 MAX_DEPTH = 32
@@ -85,9 +87,23 @@ def collect_artifacts(
 
 
 def artifact_file(
-    *, artifacts_root: Path, run_id: str, manifest: list[dict[str, Any]], artifact_id: str
-) -> tuple[Path, str] | None:
-    """The stored file and download name of one artifact; None if unknown, unsafe or gone."""
+    *, storage: Storage, root: str, run_id: str, manifest: list[dict[str, Any]], artifact_id: str
+) -> tuple[str, str] | None:
+    """The stored file (its name in `storage`, under root/run_id/) and download name of one
+    artifact; None if unknown, unsafe or gone."""
+    if not run_id or run_id in (".", "..") or "/" in run_id or "\x00" in run_id:
+        return None
+    relative = _manifest_path(manifest, artifact_id)
+    if relative is None:
+        return None
+    key = f"{root}/{run_id}/{relative}"
+    if not _is_stored(storage, f"{root}/{run_id}", key):
+        return None
+    return key, PurePosixPath(relative).name
+
+
+def _manifest_path(manifest: list[dict[str, Any]], artifact_id: str) -> str | None:
+    """The artifact's path under the run folder, checked again (the manifest is a stored row)."""
     entry = next(
         (
             item
@@ -98,20 +114,22 @@ def artifact_file(
     )
     if entry is None or not isinstance(entry.get("path"), str):
         return None
-    if not run_id or run_id in (".", "..") or "/" in run_id or "\x00" in run_id:
-        return None
     try:
         relative = normalize_relative_path(entry["path"])
     except ContractViolation:
         return None
-    if relative.split("/")[0] != OUTPUT_ROOT:
-        return None
-    run_root = (artifacts_root / run_id).resolve()
-    candidate = run_root / relative
+    return relative if relative.split("/")[0] == OUTPUT_ROOT else None
+
+
+def _is_stored(storage: Storage, run_folder: str, key: str) -> bool:
+    if not isinstance(storage, FileSystemStorage):
+        return storage.exists(key)
+    # Only a worker's checked copies are ever stored there, but a symlink planted on the disk
+    # must still not be served.
+    run_root = Path(storage.path(run_folder)).resolve()
+    candidate = Path(storage.path(key))
     resolved = candidate.resolve()
-    if not resolved.is_relative_to(run_root) or candidate.is_symlink() or not resolved.is_file():
-        return None
-    return resolved, PurePosixPath(relative).name
+    return resolved.is_relative_to(run_root) and not candidate.is_symlink() and resolved.is_file()
 
 
 class _Copier:

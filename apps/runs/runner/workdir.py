@@ -9,9 +9,10 @@ import json
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from apps.core.exceptions import ValidationFailed
 
@@ -24,15 +25,17 @@ RESULT_NAME = "result.json"
 MAX_FILENAME_CHARS = 255
 # Enough of a long (say, minified) line to see the error; the whole summary is capped later.
 _SYNTAX_LINE_WINDOW = 240
+_COPY_CHUNK_BYTES = 1 << 20
 DUPLICATE_FILENAMES_MESSAGE = "Duplicate input filenames after sanitization; rename files locally."
 
 
 @dataclass(frozen=True)
 class InputFile:
-    """A file to place in /work/input/ under `name` (sanitised again on the way in)."""
+    """A file to place in /work/input/ under `name` (sanitised again on the way in); `open`
+    gives its bytes (from the run files storage, which may be on another host)."""
 
     name: str
-    source: Path
+    open: Callable[[], IO[bytes]]
 
 
 def sanitize_filename(name: str) -> str:
@@ -163,7 +166,8 @@ def prepare_workdir(
     for item in input_files:
         name = sanitize_filename(item.name)
         target = input_dir / name
-        shutil.copyfile(item.source, target)
+        with item.open() as source, target.open("wb") as out:
+            shutil.copyfileobj(source, out, _COPY_CHUNK_BYTES)
         target.chmod(0o644)
         manifest.append(
             {

@@ -3,10 +3,12 @@ finish. Claim and finish are compare-and-swap updates, so a redelivered task or 
 got there first makes the later call a no-op."""
 
 import shutil
+import tempfile
 import uuid
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import structlog
 from django.conf import settings
@@ -60,6 +62,11 @@ def execute_run(*, run_id: str | uuid.UUID) -> str | None:
         outcome = Outcome.failed("Execution failed (internal error).")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        finishing.keep_run_inputs(run)
+    except Exception:
+        # The run still ends; the sweep retires its spool later (cleanup_run_files).
+        log.exception("run.keep_inputs_error", run_id=str(run.pk))
     try:
         finishing.finish_run(run=run, outcome=outcome)
     except Exception:
@@ -135,16 +142,20 @@ def _settings(run: ToolRun, schema: list[dict[str, Any]] | None) -> dict[str, An
 
 
 def _input_files(run: ToolRun) -> list[InputFile]:
+    """The run's input files, read from the run files storage as the workdir is filled."""
     if run.is_action:
         stored = session_files.list_files(
             tool_id=run.tool_id, user_id=run.requested_by_id, context=run.session_context
         )
-        return [InputFile(name=f.name, source=f.path) for f in stored]
-    spool = session_files.inputs_dir(run.pk)
-    return [
-        InputFile(name=entry["name"], source=spool / entry["name"])
-        for entry in run.input_manifest.get("files", [])
-    ]
+        keys = [(f.name, f.key) for f in stored]
+    else:
+        spool = session_files.inputs_dir(run.pk)
+        keys = [(e["name"], f"{spool}/{e['name']}") for e in run.input_manifest.get("files", [])]
+    return [InputFile(name=name, open=partial(_open_input, key)) for name, key in keys]
+
+
+def _open_input(key: str) -> IO[bytes]:
+    return session_files.open_stream(key)[0]
 
 
 def _action_payload(run: ToolRun) -> dict[str, Any] | None:
@@ -244,18 +255,22 @@ def _from_output(run: ToolRun, output: RunnerOutput) -> Outcome:
 
 
 def _with_artifacts(run: ToolRun, outcome: Outcome, workdir: Path) -> Outcome:
-    # Collected on every outcome: a timed-out run keeps whatever it wrote in time.
-    try:
-        outcome.artifacts = collect_artifacts(
-            output_dir=workdir / "output",
-            dest_dir=session_files.artifacts_root() / str(run.pk),
-            max_bytes=settings.RUN_WORK_MAX_BYTES,
-        )
-    except ArtifactViolation as exc:
-        log.warning("run.artifact_violation", run_id=str(run.pk), reason=str(exc))
-        shutil.rmtree(session_files.artifacts_root() / str(run.pk), ignore_errors=True)
-        summary = "Execution failed (artifact extraction violation)."
-        return Outcome.failed(summary, stdout=outcome.stdout, stderr=outcome.stderr)
+    # Collected on every outcome: a timed-out run keeps whatever it wrote in time. The checked
+    # copy is made on this host's disk first, then stored (possibly on another host).
+    with tempfile.TemporaryDirectory(prefix="skriptoteket-artifacts-") as staging:
+        try:
+            outcome.artifacts = collect_artifacts(
+                output_dir=workdir / "output",
+                dest_dir=Path(staging),
+                max_bytes=settings.RUN_WORK_MAX_BYTES,
+            )
+        except ArtifactViolation as exc:
+            log.warning("run.artifact_violation", run_id=str(run.pk), reason=str(exc))
+            session_files.remove_artifacts(run.pk)
+            summary = "Execution failed (artifact extraction violation)."
+            return Outcome.failed(summary, stdout=outcome.stdout, stderr=outcome.stderr)
+        if outcome.artifacts:
+            session_files.store_artifacts(run.pk, Path(staging))
     return outcome
 
 

@@ -114,9 +114,7 @@ def _replace_state(session: ToolSession, state: dict[str, Any], run: ToolRun) ->
 def _store_session_files(run: ToolRun) -> None:
     spool = session_files.inputs_dir(run.pk)
     files = [
-        (entry["name"], spool / entry["name"])
-        for entry in run.input_manifest.get("files", [])
-        if (spool / entry["name"]).is_file()
+        (entry["name"], f"{spool}/{entry['name']}") for entry in run.input_manifest.get("files", [])
     ]
     session_files.store_files(
         tool_id=run.tool_id, user_id=run.requested_by_id, context=run.session_context, files=files
@@ -129,12 +127,19 @@ def keeps_inputs(run: ToolRun) -> bool:
     return run.context == RunContext.PRODUCTION and not run.is_action
 
 
-def retire_run_inputs(run: ToolRun) -> None:
-    """The run has ended: keep its spooled input files for re-runs, or remove them."""
+def keep_run_inputs(run: ToolRun) -> None:
+    """Copy the input files of a run that keeps them (keeps_inputs) to where re-runs find them.
+    Its worker does so before the run is seen to end, so a re-run asked for right then finds
+    them; a copy made already stays."""
     if keeps_inputs(run):
         session_files.keep_run_inputs(run.pk)
-    else:
-        session_files.remove_run_folders(run.pk)
+
+
+def retire_run_inputs(run: ToolRun) -> None:
+    """The run has ended: keep its spooled input files for re-runs if it keeps them, and
+    remove the spool."""
+    keep_run_inputs(run)
+    session_files.remove_run_folders(run.pk)
 
 
 def reap_stuck_runs() -> dict[str, int]:

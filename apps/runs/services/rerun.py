@@ -5,7 +5,6 @@ session the files go to."""
 
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
@@ -23,10 +22,10 @@ from apps.tools.models import Tool
 
 @dataclass(frozen=True)
 class Rerun:
-    """What a re-run would use: the tool as it is now and the kept files (name, path)."""
+    """What a re-run would use: the tool as it is now and the kept files (name, storage key)."""
 
     tool: Tool
-    files: list[tuple[str, Path]]
+    files: list[tuple[str, str]]
 
 
 def files_removed_message() -> str:
@@ -68,7 +67,8 @@ def rerun_tool_run(*, run: ToolRun, actor: User) -> ToolRun:
     with ExitStack() as opened:
         try:
             uploads: list[Upload] = [
-                File(opened.enter_context(path.open("rb")), name=name) for name, path in rerun.files
+                File(opened.enter_context(session_files.open_file(key)), name=name)
+                for name, key in rerun.files
             ]
         except FileNotFoundError:  # the hourly clean-up removed them since the check
             raise RunFilesRemoved(files_removed_message()) from None

@@ -62,10 +62,10 @@ def run_published_tool(*, tool: Tool, actor: User, request: ProductionRunRequest
     mode = request.session_files_mode
     if mode not in SessionFilesMode.ALL:
         raise ValidationFailed("session_files_mode must be none, reuse or clear.")
-    reused: list[tuple[str, Any]] = []
+    reused: list[tuple[str, str]] = []
     if not uploads and mode == SessionFilesMode.REUSE:
         stored = session_files.list_files(tool_id=tool.pk, user_id=actor.pk, context=context)
-        reused = [(f.name, f.path) for f in stored]
+        reused = [(f.name, f.key) for f in stored]
     inputs = validate_inputs(
         input_schema=version.input_schema, raw_values=request.inputs, uploads=uploads, reused=reused
     )

@@ -1,17 +1,17 @@
 """Creating runs: every input is validated before anything is stored, then the run row (and the
 spooled input files) are written in the caller's transaction and the worker is told on commit."""
 
-import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 import structlog
 from celery import current_app
 from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from apps.accounts.models import User
@@ -54,7 +54,8 @@ class RunInputs:
 
     values: dict[str, Any]
     uploads: list[tuple[str, Upload]] = field(default_factory=list)
-    reused: list[tuple[str, Path]] = field(default_factory=list)
+    # (name, key in the run files storage) of session files used again
+    reused: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_files(self) -> bool:
@@ -115,7 +116,7 @@ def validate_inputs(
     input_schema: list[dict[str, Any]],
     raw_values: dict[str, Any],
     uploads: list[tuple[str, Upload]],
-    reused: list[tuple[str, Path]],
+    reused: list[tuple[str, str]],
 ) -> RunInputs:
     """Form values coerced to the schema and the file count checked against its file field.
 
@@ -231,23 +232,24 @@ def create_action_run(
 
 
 def _spool(run_id: uuid.UUID, inputs: RunInputs) -> list[dict[str, Any]]:
-    """Write the run's input files where the worker will pick them up."""
-    folder = session_files.inputs_dir(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Store the run's input files where its worker (on any host) will fetch them."""
     manifest = []
     try:
         for name, upload in inputs.uploads:
-            with (folder / name).open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            manifest.append({"name": name, "bytes": (folder / name).stat().st_size})
-        for name, source in inputs.reused:
-            shutil.copyfile(source, folder / name, follow_symlinks=False)
-            manifest.append({"name": name, "bytes": (folder / name).stat().st_size})
+            size = session_files.save_input(run_id, name, _as_file(upload))
+            manifest.append({"name": name, "bytes": size})
+        for name, key in inputs.reused:
+            manifest.append({"name": name, "bytes": session_files.copy_input(run_id, name, key)})
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        session_files.remove_run_folders(run_id)
         raise
     return manifest
+
+
+def _as_file(upload: Upload) -> File[Any]:
+    if isinstance(upload, File):
+        return upload
+    return ContentFile(b"".join(upload.chunks()))
 
 
 def enqueue(run_id: uuid.UUID, context: str) -> None:

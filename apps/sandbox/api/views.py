@@ -4,7 +4,7 @@ the run details and artifacts of the caller's own runs. Runs answer 202; poll th
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -16,7 +16,12 @@ from apps.accounts.access import authenticated_user
 from apps.core.api.validation import body_object, validated
 from apps.runs import access as runs_access
 from apps.runs import services as runs
-from apps.runs.api.files import RUN_PARSERS, artifact_response, uploaded_files
+from apps.runs.api.files import (
+    ARTIFACT_RESPONSES,
+    RUN_PARSERS,
+    artifact_response,
+    uploaded_files,
+)
 from apps.runs.api.responses import (
     AcceptedRunSerializer,
     RunDetailsSerializer,
@@ -201,8 +206,8 @@ class EditorRunView(APIView):
 
 
 class EditorRunArtifactView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    def get(self, request: Request, run_id: str, artifact_id: str) -> FileResponse:
+    @extend_schema(responses=ARTIFACT_RESPONSES)
+    def get(self, request: Request, run_id: str, artifact_id: str) -> HttpResponseBase:
         run = runs_access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.SANDBOX
         )

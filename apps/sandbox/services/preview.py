@@ -149,11 +149,11 @@ def _previous_files(request: PreviewRequest, *, has_uploads: bool) -> _PreviousF
 
 def _reused_files(
     tool: Tool, actor: User, previous: _PreviousFiles | None
-) -> list[tuple[str, Any]]:
+) -> list[tuple[str, str]]:
     if previous is None or previous.mode != SessionFilesMode.REUSE:
         return []
     stored = session_files.list_files(tool_id=tool.pk, user_id=actor.pk, context=previous.context)
-    return [(f.name, f.path) for f in stored]
+    return [(f.name, f.key) for f in stored]
 
 
 def _previous_preview_context(raw: str | None) -> str:

@@ -25,13 +25,15 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 
 def _untyped_bodies(document: dict[str, Any]) -> list[str]:
-    """Responses whose body is missing (other than 204) or an object without properties."""
+    """Responses whose body is missing (other than 204, or a redirect naming its Location) or
+    an object without properties."""
     found = []
     for path, method, operation in _operations(document):
         for status, response in operation["responses"].items():
             content = response.get("content")
             if content is None:
-                if status != "204":
+                redirect = status.startswith("3") and "Location" in response.get("headers", {})
+                if status != "204" and not redirect:
                     found.append(f"{method.upper()} {path} {status}: no body described")
                 continue
             for media_type, body in content.items():

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 
@@ -21,9 +21,20 @@ ARTIFACT_RESPONSES: dict[int | tuple[int, str], Any] = {
     (200, "application/octet-stream"): OpenApiTypes.BINARY,
     302: OpenApiResponse(
         description="With RUN_FILES_DOWNLOADS=redirect: to a signed URL of the file that "
-        "expires after RUN_FILES_S3_URL_EXPIRE_SECONDS."
+        "expires after RUN_FILES_S3_URL_EXPIRE_SECONDS.",
+        response=None,
     ),
 }
+# The redirect's header (drf-spectacular documents response headers as parameters).
+ARTIFACT_HEADERS = [
+    OpenApiParameter(
+        "Location",
+        OpenApiTypes.URI,
+        OpenApiParameter.HEADER,
+        response=[302],
+        description="The signed URL of the file.",
+    )
+]
 
 
 def uploaded_files(request: Request) -> list[Any]:

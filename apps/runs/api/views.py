@@ -17,6 +17,7 @@ from apps.accounts.access import authenticated_user
 from apps.core.api.validation import body_object, validated
 from apps.runs import access, services, session_files
 from apps.runs.api.files import (
+    ARTIFACT_HEADERS,
     ARTIFACT_RESPONSES,
     RUN_PARSERS,
     artifact_response,
@@ -225,7 +226,7 @@ class RunRerunView(APIView):
 
 
 class RunArtifactView(APIView):
-    @extend_schema(responses=ARTIFACT_RESPONSES)
+    @extend_schema(responses=ARTIFACT_RESPONSES, parameters=ARTIFACT_HEADERS)
     def get(self, request: Request, run_id: str, artifact_id: str) -> HttpResponseBase:
         run = access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.PRODUCTION

@@ -55,13 +55,20 @@ def kill_sandbox(process: subprocess.Popen[bytes], cgroup: RunCgroup | None) -> 
         process.wait()
 
 
+# The run-wide CPU budget is the per-process RLIMIT_CPU plus this much: a single busy process
+# meets its own limit first (SIGXCPU, as the original runner reported it), while CPU time spread
+# over many processes is still caught. Without the margin the two raced, since the run's cgroup
+# also counts the interpreter's start-up and, with Docker, the container's init.
+RUN_CPU_MARGIN_SECONDS = 0.5
+
+
 def cgroup_verdict(cgroup: RunCgroup | None, cpu_seconds: int) -> RunOutcome | None:
     """The limit the run as a whole went past, if any."""
     if cgroup is None:
         return None
     if cgroup.oom_kills() > 0:
         return "memory_limit"
-    if cgroup.cpu_seconds() > cpu_seconds:
+    if cgroup.cpu_seconds() > cpu_seconds + RUN_CPU_MARGIN_SECONDS:
         return "cpu_limit"
     return None
 

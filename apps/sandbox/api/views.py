@@ -17,6 +17,7 @@ from apps.core.api.validation import body_object, validated
 from apps.runs import access as runs_access
 from apps.runs import services as runs
 from apps.runs.api.files import (
+    ARTIFACT_HEADERS,
     ARTIFACT_RESPONSES,
     RUN_PARSERS,
     artifact_response,
@@ -206,7 +207,7 @@ class EditorRunView(APIView):
 
 
 class EditorRunArtifactView(APIView):
-    @extend_schema(responses=ARTIFACT_RESPONSES)
+    @extend_schema(responses=ARTIFACT_RESPONSES, parameters=ARTIFACT_HEADERS)
     def get(self, request: Request, run_id: str, artifact_id: str) -> HttpResponseBase:
         run = runs_access.get_run_for_user(
             user=request.user, run_id=run_id, context=RunContext.SANDBOX

@@ -3,9 +3,9 @@ unique keys, 2 reader threads GET acknowledged ones, on /collections/) without f
 
 After a short warm-up it probes rising rates (PROBE_SECONDS each, from FIRST_RATE by RATE_STEP)
 for the highest one the server sustains with p99 under P99_TARGET_MS for both kinds of
-single-item request and no errors, then holds that rate for MEASURE_SECONDS and reports the
-achieved rate, p50/p99 per kind and the error counts. Target: p99 of the held run under
-P99_TARGET_MS with 0 errors.
+single-item request and no errors (a rate fails when two probes at it fail), then holds that
+rate for MEASURE_SECONDS and reports the achieved rate, p50/p99 per kind and the error counts.
+Target: p99 of the held run under P99_TARGET_MS with 0 errors.
 """
 
 import dataclasses
@@ -114,14 +114,23 @@ def highest_sustained_rate(server: harness.Server, token: str) -> tuple[float, l
     best = FIRST_RATE
     rate = FIRST_RATE
     while rate <= MAX_RATE:
-        figures = measure(server, token, rate, PROBE_SECONDS)
+        # A probe has a few hundred samples, so one stall sets its p99: a rate fails only when
+        # a second probe at it fails too.
+        figures = _probe(server, token, rate)
+        if not figures.sustained():
+            figures = _probe(server, token, rate)
         probes.append(figures)
-        print(f"  probe: {figures.line()}  {'ok' if figures.sustained() else 'too much'}")
         if not figures.sustained():
             break
         best = rate
         rate *= RATE_STEP
     return best, probes
+
+
+def _probe(server: harness.Server, token: str, rate: float) -> Figures:
+    figures = measure(server, token, rate, PROBE_SECONDS)
+    print(f"  probe: {figures.line()}  {'ok' if figures.sustained() else 'too much'}")
+    return figures
 
 
 def run(options: harness.BenchOptions) -> harness.BenchResult:

@@ -96,14 +96,15 @@ def domain_status(exc: domain.DomainError) -> int:
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF EXCEPTION_HANDLER for /api/v1: every failure becomes the envelope."""
-    error = describe_exception(exc, method=_method(context))
+    error = describe_exception(exc, method=request_method(context))
     if error is None:
         return None
     body = error_body(error.code, error.message, error.details)
     return Response(body, status=error.status, headers=error.headers)
 
 
-def _method(context: dict[str, Any]) -> str:
+def request_method(context: dict[str, Any]) -> str:
+    """The method of the request a DRF exception handler's `context` is about."""
     request = context.get("request")
     return str(getattr(request, "method", "GET"))
 

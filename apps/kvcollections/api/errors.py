@@ -5,12 +5,15 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from apps.core.api.exception_handler import describe_exception, flat_error_body
+from apps.core.api.exception_handler import (
+    describe_exception,
+    flat_error_body,
+    request_method,
+)
 
 
 def handle_collections_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
-    request = context.get("request")
-    error = describe_exception(exc, method=str(getattr(request, "method", "GET")))
+    error = describe_exception(exc, method=request_method(context))
     if error is None:
         return None
     body = flat_error_body(error, getattr(context.get("view"), "error_fields", {}))

@@ -7,7 +7,6 @@ The chain is `sh (joins the run cgroup) → setpriv (drops to the slot uid) → 
 
 import contextlib
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,9 +22,9 @@ from apps.runs.runner import cgroups
 from apps.runs.runner.bwrap_preflight import INSTALL_HINT, smoke_test, tasks_of_uid, which
 from apps.runs.runner.cgroups import CgroupLimits, CgroupUnavailable, RunCgroup
 from apps.runs.runner.runner_files import RunnerAssets, prepare_runner_assets
-from apps.runs.runner.sandbox_types import RunLimits, RunOutcome, RunRequest, RunResult
+from apps.runs.runner.sandbox_types import RunLimits, RunRequest, RunResult
 from apps.runs.runner.streams import StreamCapture, start_drain
-from apps.runs.runner.supervision import kill_sandbox, supervise
+from apps.runs.runner.supervision import kill_sandbox, run_ending, supervise
 from apps.runs.runner.uid_slots import claim_uid_slot
 from apps.runs.runner.work_tree import chown_tree
 
@@ -139,14 +138,6 @@ def sandbox_python_argv(
     return [*argv[:-runner_args], *python_args]
 
 
-def _exit_result(returncode: int) -> tuple[RunOutcome, int | None, str | None]:
-    # bwrap reports a command killed by signal N as exit code 128 + N.
-    signo = -returncode if returncode < 0 else returncode - 128
-    if (returncode < 0 or returncode > 128) and signo in signal.valid_signals():
-        return "signalled", None, signal.Signals(signo).name
-    return "exited", returncode, None
-
-
 def slot_lock_dir(work_root: Path) -> Path:
     """Slots name host uids, so every worker using the same uids must share one lock folder,
     whatever its work root (a test's temporary root included)."""
@@ -234,10 +225,10 @@ class BwrapRunner:
         wall_s = time.monotonic() - started
         for reader in readers:
             reader.join(_READER_JOIN_SECONDS)
-        outcome, exit_code, signal_name = (
-            (killed_for, None, "SIGKILL")
-            if killed_for is not None
-            else _exit_result(process.returncode)
+        # Popen reports bwrap itself killed by signal N as -N; as 128 + N like its command.
+        returncode = process.returncode
+        outcome, exit_code, signal_name = run_ending(
+            killed_for, 128 - returncode if returncode < 0 else returncode
         )
         return RunResult(
             outcome,

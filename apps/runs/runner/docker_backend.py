@@ -12,7 +12,6 @@ The image is docker/runner.Dockerfile (settings.SANDBOX_DOCKER_IMAGE).
 import contextlib
 import importlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from apps.runs.runner import cgroups
 from apps.runs.runner.sandbox_types import RunLimits, RunOutcome, RunRequest, RunResult
 from apps.runs.runner.seccomp_policy import docker_seccomp_profile
 from apps.runs.runner.streams import StreamCapture
-from apps.runs.runner.supervision import cgroup_verdict
+from apps.runs.runner.supervision import POLL_SECONDS, cgroup_verdict, run_ending
 from apps.runs.runner.work_tree import chown_tree, tree_bytes
 
 CONTAINER_UID = 10001  # the image's `runner` user, the sandbox uid of a root worker
@@ -37,7 +36,6 @@ CONTAINER_HOME = "/tmp/home"  # noqa: S108  # inside the container's private /tm
 LABEL_SANDBOX = "skriptoteket.sandbox"
 LABEL_WORK_ROOT = "skriptoteket.work_root"
 LABEL_RUN_DIR = "skriptoteket.run_dir"
-POLL_SECONDS = 0.25  # how often the watchdog measures /work (as supervision.py for bwrap)
 KILL_WAIT_SECONDS = 10
 _READER_JOIN_SECONDS = 5.0
 _API_MARGIN_SECONDS = 60  # docker API calls may take this long beyond the run's wall limit
@@ -100,14 +98,6 @@ def _host_config(limits: RunLimits, docker: Any) -> dict[str, Any]:
         # Output is read live through attach; the daemon keeps no copy.
         "log_config": docker.types.LogConfig(type="none"),
     }
-
-
-def _exit_result(status_code: int) -> tuple[RunOutcome, int | None, str | None]:
-    # docker-init reports a runner killed by signal N as 128 + N (137 = SIGKILL).
-    signo = status_code - 128
-    if status_code > 128 and signo in signal.valid_signals():
-        return "signalled", None, signal.Signals(signo).name
-    return "exited", status_code, None
 
 
 def _sandbox_ids() -> tuple[int, int]:
@@ -238,11 +228,7 @@ class DockerRunner:
         if killed_for is None and container.attrs["State"].get("OOMKilled"):
             # An OOM kill of one process may not end the run; it still failed on memory.
             killed_for = "memory_limit"
-        outcome, exit_code, signal_name = (
-            (killed_for, None, "SIGKILL")
-            if killed_for is not None
-            else _exit_result(waiter.status_code)
-        )
+        outcome, exit_code, signal_name = run_ending(killed_for, waiter.status_code)
         return RunResult(
             outcome,
             exit_code,

@@ -1,5 +1,6 @@
-"""Watching a running bubblewrap sandbox: wall clock, /work growth, the run cgroup's OOM and CPU
-counters; and killing all of it when one of them is past its limit."""
+"""Watching a running sandbox: wall clock, /work growth, the run cgroup's OOM and CPU counters;
+killing a bubblewrap sandbox when one of them is past its limit; and how a run ended, for both
+backends."""
 
 import contextlib
 import os
@@ -17,6 +18,20 @@ from apps.runs.runner.work_tree import tree_bytes
 # How often the watchdog measures /work and the cgroup; a tool can write (or compute) about
 # this long past a limit.
 POLL_SECONDS = 0.25
+
+
+def run_ending(
+    killed_for: RunOutcome | None, exit_status: int
+) -> tuple[RunOutcome, int | None, str | None]:
+    """(outcome, exit code, signal name) of a run the watchdog killed (`killed_for`) or that
+    ended by itself with `exit_status`, where bwrap and docker-init both report a command killed
+    by signal N as 128 + N."""
+    if killed_for is not None:
+        return killed_for, None, "SIGKILL"
+    signo = exit_status - 128
+    if exit_status > 128 and signo in signal.valid_signals():
+        return "signalled", None, signal.Signals(signo).name
+    return "exited", exit_status, None
 
 
 def _kill_child(parent_pid: int, child_pid: int) -> None:

@@ -130,16 +130,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Above ItemReadMiddleware, so its answers get these headers too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "apps.kvcollections.middleware.CollectionsBodyLimitMiddleware",
+    # The data API's plain item reads need nothing below (apps/kvcollections/api/item_reads.py).
+    "apps.kvcollections.middleware.ItemReadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: turns a sign-in refused by the sign-in limits into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.core.middleware import declared_length
+from apps.kvcollections.api import item_reads
 
 
 class CollectionsBodyLimitMiddleware:
@@ -21,4 +22,19 @@ class CollectionsBodyLimitMiddleware:
                     "code": "PAYLOAD_TOO_LARGE",
                 }
                 return JsonResponse(body, status=413)
+        return self.get_response(request)
+
+
+class ItemReadMiddleware:
+    """Answer plain item reads of the data API before the middleware below it and DRF (see
+    apps/kvcollections/api/item_reads.py); every other request passes through."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and request.path_info.startswith(item_reads.PREFIX):
+            response = item_reads.serve(request)
+            if response is not None:
+                return response
         return self.get_response(request)

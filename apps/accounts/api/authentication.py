@@ -10,7 +10,7 @@ from apps.accounts import services
 from apps.accounts.models import TokenKind, User
 
 # Exactly one "Bearer <token>"; a second Authorization header arrives comma-joined and fails.
-_BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
+BEARER = re.compile(r"^[Bb]earer (skt_[a-z]{3}_[A-Za-z0-9_-]{20,100})$")
 
 
 @runtime_checkable
@@ -44,7 +44,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         header: Any = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None  # the next class (session) may still authenticate the request
-        match = _BEARER.match(header) if isinstance(header, str) else None
+        match = BEARER.match(header) if isinstance(header, str) else None
         if match is None:
             raise AuthenticationFailed("Malformed Authorization header; expected 'Bearer <token>'.")
         view = (request.parser_context or {}).get("view")

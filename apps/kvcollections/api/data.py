@@ -6,8 +6,9 @@ Order of checks: credentials (401) -> version (400) -> path shape (404) -> resol
 caller's scope (404/409) -> role (403) -> parameters and body (400/422) -> work.
 """
 
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -28,12 +29,24 @@ from apps.kvcollections.access import Caller, CollectionAccess, ItemRead, Operat
 from apps.kvcollections.api import inputs
 from apps.kvcollections.api.errors import handle_collections_exception
 from apps.kvcollections.api.streaming import stream_body
-from apps.kvcollections.api.versioning import ApiVersionHeader
+from apps.kvcollections.api.versioning import ApiVersionHeader, requested_version
 from apps.kvcollections.exceptions import (
     CollectionNotFound,
     InvalidQuery,
     UnsupportedApiVersion,
 )
+
+# The request attribute holding (credential, ItemRead) when item_reads.serve ran the statement
+# but left the answer to this view: the view answers from it instead of reading again.
+READ_BY_ITEM_READS = "collections_item_read"
+
+
+class ItemLookup(TypedDict):
+    """What `access.read_item` needs besides the token."""
+
+    name: str
+    project_id: uuid.UUID | None
+    key: str
 
 
 @dataclass(frozen=True)
@@ -62,29 +75,22 @@ class CollectionsDataView(APIView):
         self, *, secret: str, kinds: frozenset[str]
     ) -> TokenCredential | None:
         """An item GET checks the token, resolves the collection and reads the item in one
-        statement (access.read_item); `_get_item` then answers from what it read, with the same
-        checks in the same order. Any other request checks the token alone."""
-        lookup = self._item_lookup()
-        if lookup is None:
-            return authenticate_api_token(secret=secret, kinds=kinds)
-        credential, self.item_read = access.read_item(secret=secret, kinds=kinds, **lookup)
+        statement (access.read_item), unless item_reads.serve already ran it for this request;
+        `_get_item` then answers from what it read, with the same checks in the same order. Any
+        other request checks the token alone."""
+        read: tuple[TokenCredential | None, ItemRead | None] = getattr(
+            self.request, READ_BY_ITEM_READS, None
+        ) or self._read(secret=secret, kinds=kinds)
+        credential, self.item_read = read
         return credential
 
-    def _item_lookup(self) -> dict[str, Any] | None:
-        """The name, project and key of an item GET whose version, path, project id and key are
-        valid; None for anything else, which then takes the usual path to its answer."""
-        if self.request.method != "GET":
-            return None
-        try:
-            version = self.versioning_class().determine_version(self.request)
-            route = parse_route(self.kwargs.get("path"), version)
-            if route.key is None or "\x00" in route.name:
-                return None
-            key = inputs.key(route.key)
-            pk = parse_uuid(route.project_id, name="project_id") if route.project_id else None
-        except (UnsupportedApiVersion, CollectionNotFound, ValidationFailed, BadRequest):
-            return None
-        return {"name": route.name, "project_id": pk, "key": key}
+    def _read(
+        self, *, secret: str, kinds: frozenset[str]
+    ) -> tuple[TokenCredential | None, ItemRead | None]:
+        lookup = item_lookup(self.request, self.kwargs.get("path"))
+        if lookup is None:
+            return authenticate_api_token(secret=secret, kinds=kinds), None
+        return access.read_item(secret=secret, kinds=kinds, **lookup)
 
     def get_exception_handler(self) -> Any:
         return handle_collections_exception
@@ -185,6 +191,22 @@ class CollectionsDataView(APIView):
         )
         target.authorize(operation)
         return target
+
+
+def item_lookup(request: HttpRequest | Request, path: str | None) -> ItemLookup | None:
+    """The name, project and key of an item GET whose version, path, project id and key are
+    valid; None for anything else, which then takes the usual path to its answer."""
+    if request.method != "GET":
+        return None
+    try:
+        route = parse_route(path, requested_version(request.META))
+        if route.key is None or "\x00" in route.name:
+            return None
+        key = inputs.key(route.key)
+        pk = parse_uuid(route.project_id, name="project_id") if route.project_id else None
+    except (UnsupportedApiVersion, CollectionNotFound, ValidationFailed, BadRequest):
+        return None
+    return {"name": route.name, "project_id": pk, "key": key}
 
 
 def parse_route(path: str | None, version: str | None) -> Route:

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.request import Request
@@ -18,13 +19,21 @@ class ApiVersionHeader(BaseVersioning):
     allowed_versions = SUPPORTED
 
     def determine_version(self, request: Request, *args: Any, **kwargs: Any) -> str:
-        raw = request.META.get("HTTP_X_API_VERSION")
-        if raw is None:
-            return "1"
-        # WSGI servers join a repeated header with commas.
-        value = "multiple" if "," in raw else raw
-        if value not in SUPPORTED:
-            raise UnsupportedApiVersion(
-                f'Unsupported API version: "{value}". Supported versions: 1, 2.'
-            )
-        return value
+        return requested_version(request.META)
+
+
+def requested_version(meta: Mapping[str, Any]) -> str:
+    """The version a request's headers (WSGI `META`) ask for.
+
+    :raises UnsupportedApiVersion:
+    """
+    raw = meta.get("HTTP_X_API_VERSION")
+    if raw is None:
+        return "1"
+    # WSGI servers join a repeated header with commas.
+    value = "multiple" if "," in raw else raw
+    if value not in SUPPORTED:
+        raise UnsupportedApiVersion(
+            f'Unsupported API version: "{value}". Supported versions: 1, 2.'
+        )
+    return value

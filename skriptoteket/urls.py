@@ -17,9 +17,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # First: the data API's item reads are the hottest requests, and Django tries the patterns in
-    # order (nothing else starts with "collections").
+    # First: the data API's requests are the hottest, and Django tries the patterns in order
+    # (nothing else starts with "collections").
     path("", include("apps.kvcollections.api.data_urls")),
+    path("api/v1/", include(api_v1)),  # next hottest; no page path starts with "api/"
     # Each role's landing page: the tool catalog for users, projects for authors.
     path("", portal_catalog.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
@@ -30,7 +31,6 @@ urlpatterns = [
     path("", include("apps.sandbox_projects.urls")),
     path("", include("apps.editor.urls")),
     path("", include("apps.portal.urls")),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The /collections/ data API v1: its own document (apps/kvcollections/api/schema.py).
     path(

@@ -4,7 +4,8 @@ import uuid
 
 from apps.core.exceptions import BadRequest
 
-_MAX_INT_ID = 2**63 - 1
+# The largest PostgreSQL bigint: ids, cursors and lock tokens.
+MAX_BIGINT = 2**63 - 1
 
 
 def parse_uuid(value: str, *, name: str = "id") -> uuid.UUID:
@@ -17,7 +18,7 @@ def parse_uuid(value: str, *, name: str = "id") -> uuid.UUID:
 
 
 def parse_int_id(value: str, *, name: str = "id") -> int:
-    if not value.isascii() or not value.isdigit() or int(value) > _MAX_INT_ID or int(value) < 1:
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_BIGINT or int(value) < 1:
         raise BadRequest(
             f"{name} must be a positive integer.", code="INVALID_ID", details={"param": name}
         )

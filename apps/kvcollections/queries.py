@@ -15,11 +15,11 @@ from django.db.utils import OperationalError
 from psycopg.errors import QueryCanceled
 from psycopg.types.datetime import TimestamptzLoader
 
+from apps.core.identifiers import MAX_BIGINT
 from apps.kvcollections.exceptions import InvalidQuery, PatternTooSlow
 from apps.kvcollections.models import Collection, CollectionItem
 
 ITEMS = CollectionItem._meta.db_table
-_MAX_ID = 2**63 - 1
 ITEM_COLUMNS = "id, key, value, created_at, updated_at"
 
 
@@ -92,7 +92,7 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidQuery("cursor is not valid Base64.") from None
     if not text.isdigit() or len(text) > 40:
         raise InvalidQuery("cursor does not hold an item id.")
-    return min(int(text), _MAX_ID)
+    return min(int(text), MAX_BIGINT)
 
 
 # The page walks the (collection_id, id) index `kvcollections_item_cursor` and nothing else; both

@@ -201,3 +201,51 @@ def test_a_broken_body_for_a_known_tool_is_still_400(client, tool, head):
     path = f"/api/v1/editor/tools/{tool.pk}/draft-lock"
     response = client.post(path, "{not json", content_type="application/json")
     assert response.status_code == 400
+
+
+def _statements(client, tool, head, **extra):
+    with CaptureQueriesContext(connection) as queries:
+        response = heartbeat(client, tool, head, **extra)
+    return response, len(queries.captured_queries)
+
+
+@pytest.mark.parametrize("extra", [{}, {"lock_token": "held"}], ids=["head only", "with token"])
+def test_a_plain_heartbeat_body_takes_the_one_update(client, tool, head, held, extra):
+    extra = {"lock_token": held["lock_token"]} if extra else {}
+    response, statements = _statements(client, tool, head, **extra)
+    assert response.status_code == 200
+    assert statements == 2  # the token check and the UPDATE
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"reason": ""},
+        {"force": False},
+        {"new_token": False},
+        {"lock_token": None},
+    ],
+)
+def test_any_other_valid_heartbeat_body_is_still_a_refresh(client, tool, head, held, extra):
+    before = lock_row(tool)
+    response = heartbeat(client, tool, head, **extra)
+    assert response.status_code == 200, response.content
+    assert response.json()["lock_token"] == held["lock_token"]
+    assert lock_row(tool)["token"] == before["token"]
+
+
+def test_a_head_id_in_another_uuid_spelling_is_still_a_refresh(client, tool, head, held):
+    response = heartbeat(client, tool, head.upper())
+    assert response.status_code == 200, response.content
+    assert response.json()["lock_token"] == held["lock_token"]
+
+
+@pytest.mark.parametrize(
+    ("lock_token", "status"),
+    [(True, 422), ("1", 422), (0, 422), (2**63, 422), (2**63 - 1, 409), (1.0, 422)],
+)
+def test_a_lock_token_outside_the_plain_form_gets_the_serializers_answer(
+    client, tool, head, held, lock_token, status
+):
+    response = heartbeat(client, tool, head, lock_token=lock_token)
+    assert response.status_code == status, response.content

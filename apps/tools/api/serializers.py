@@ -9,6 +9,7 @@ from apps.core.api.fields import (
     StrictIntegerField,
 )
 from apps.core.exceptions import BadRequest
+from apps.core.identifiers import MAX_BIGINT
 from apps.locks.services import LockState
 from apps.tools.models import Tool, ToolVersion
 
@@ -49,7 +50,7 @@ class LockRequestSerializer(serializers.Serializer[None]):
         default=None,
         allow_null=True,
         min_value=1,
-        max_value=2**63 - 1,
+        max_value=MAX_BIGINT,
         help_text="A heartbeat: the token you hold. Refreshes only while it is current, else "
         "409 DRAFT_LOCK_STALE_TOKEN (you took the lock again elsewhere).",
     )
@@ -107,7 +108,7 @@ def lock_token_header(raw: str | None) -> int | None:
     """`X-Draft-Lock-Token`, when sent: a positive integer."""
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) < 2**63:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_BIGINT:
         raise BadRequest(
             "X-Draft-Lock-Token must be a positive integer.", code="INVALID_LOCK_TOKEN"
         )

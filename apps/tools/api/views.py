@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from apps.accounts.access import authenticated_user
 from apps.accounts.models import User
 from apps.core.api.validation import body_object, validated
-from apps.core.identifiers import is_uuid, parse_uuid
+from apps.core.identifiers import MAX_BIGINT, is_uuid, parse_uuid
 from apps.locks.services import LockState
 from apps.projects import access as projects_access
 from apps.projects.models import ProjectRole
@@ -141,23 +141,34 @@ def _body(request: Request) -> tuple[Any, Exception | None]:
 
 
 def _heartbeat(tool_id: str, user: User, body: Any) -> LockState | None:
-    """A valid plain heartbeat (no force, no new token) refreshes in one statement; None for
-    anything else, or when the refresh does not apply, which then takes the usual path (and
-    gets its usual answer, errors included, in the usual order)."""
-    if not is_uuid(tool_id):
+    """A plain heartbeat refreshes in one statement; None for anything else, or when the refresh
+    does not apply, which then takes the usual path (and gets its usual answer, errors included,
+    in the usual order)."""
+    plain = _plain_heartbeat(body)
+    if plain is None or not is_uuid(tool_id):
         return None
-    serializer = LockRequestSerializer(data=body)
-    if not serializer.is_valid():
-        return None
-    data = serializer.validated_data
-    if data["force"] or data["new_token"]:
-        return None
+    draft_head_id, lock_token = plain
     return services.refresh_draft_lock(
-        tool_id=uuid.UUID(tool_id),
-        actor=user,
-        draft_head_id=data["draft_head_id"],
-        lock_token=data["lock_token"],
+        tool_id=uuid.UUID(tool_id), actor=user, draft_head_id=draft_head_id, lock_token=lock_token
     )
+
+
+def _plain_heartbeat(body: Any) -> tuple[uuid.UUID, int | None] | None:
+    """The head and lock token of a body that is plainly a heartbeat: `{"draft_head_id": <uuid>}`
+    with, optionally, an integer `lock_token`. Any other body, valid or not, is None and left to
+    LockRequestSerializer: this accepts a strict subset of what it accepts, with the same values,
+    and skips its cost (a third of the request's) on the commonest request of the editor."""
+    if not isinstance(body, dict) or not set(body) <= _PLAIN_HEARTBEAT_KEYS:
+        return None
+    head, token = body.get("draft_head_id"), body.get("lock_token")
+    if not isinstance(head, str) or not is_uuid(head):
+        return None
+    if token is not None and (type(token) is not int or not 1 <= token <= MAX_BIGINT):
+        return None
+    return uuid.UUID(head), token
+
+
+_PLAIN_HEARTBEAT_KEYS = frozenset({"draft_head_id", "lock_token"})
 
 
 class DraftLockReleaseView(APIView):

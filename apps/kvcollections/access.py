@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Permission
-from django.db import connection
 from django.db.models import QuerySet
 
 from apps.accounts.models import TokenKind, User, hash_token
@@ -21,6 +20,7 @@ from apps.accounts.services import (
     TokenCredential,
     credential_from_row,
 )
+from apps.core.db import fast_cursor
 from apps.core.identifiers import parse_uuid
 from apps.kvcollections.exceptions import (
     AmbiguousCollection,
@@ -133,7 +133,7 @@ def _access_from_rows(caller: Caller, rows: list[tuple[Any, ...]]) -> Collection
 
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with fast_cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 

@@ -4,17 +4,16 @@ run for every page of a stream, where ORM query building would cost more than th
 import base64
 import binascii
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.utils import OperationalError
 from psycopg.errors import QueryCanceled
-from psycopg.types.datetime import TimestamptzLoader
 
+from apps.core.db import fast_cursor
 from apps.core.identifiers import MAX_BIGINT
 from apps.kvcollections.exceptions import InvalidQuery, PatternTooSlow
 from apps.kvcollections.models import Collection, CollectionItem
@@ -171,18 +170,8 @@ def fetch_page(
     return [row[:-1] for row in rows], fetched
 
 
-@contextmanager
-def _items_cursor() -> Iterator[Any]:
-    """A cursor that reads timestamps with psycopg's own C loader. Django's loader (which only
-    attaches Django's time zone) is pure Python and made streams 7x slower; the connection's
-    time zone is UTC, so both return the same aware datetimes."""
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        yield cursor
-
-
 def _fetch(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
-    with _items_cursor() as cursor:
+    with fast_cursor() as cursor:
         cursor.execute(sql, args)
         return list(cursor.fetchall())
 
@@ -191,7 +180,7 @@ def _fetch_with_timeout(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     # The savepoint undoes the timeout if the query fails; on success it is reset by hand, since
     # set_config(..., true) would otherwise last until the end of an enclosing transaction.
     try:
-        with transaction.atomic(), _items_cursor() as cursor:
+        with transaction.atomic(), fast_cursor() as cursor:
             cursor.execute(
                 "SELECT current_setting('statement_timeout'),"
                 " set_config('statement_timeout', %s, true)",
@@ -236,7 +225,7 @@ def iter_pages(
 
 def get_item(*, collection_id: Any, key: str) -> tuple[Any, ...] | None:
     sql = f"SELECT {ITEM_COLUMNS} FROM {ITEMS} WHERE collection_id = %s AND key = %s"  # noqa: S608
-    with _items_cursor() as cursor:
+    with fast_cursor() as cursor:
         cursor.execute(sql, [collection_id, key])
         row: tuple[Any, ...] | None = cursor.fetchone()
     return row

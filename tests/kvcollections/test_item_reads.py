@@ -131,3 +131,19 @@ def test_reads_answered_ahead_are_throttled_and_logged_like_any_other(world, cap
     assert len(keys) == 1 and int(redis_client().get(keys[0])) == 1
     (line,) = [r.msg for r in caplog.records if r.name == "skriptoteket.access"]
     assert line["status"] == 200 and line["user_id"] is not None
+
+
+def test_a_read_that_goes_on_to_the_view_is_counted_once(world, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "3/min", "anon": "3/min"},
+    }
+    paths = ["/collections/books/dune"] + ["/collections/films/dune"] * 3
+    statuses = [answer(world, "personal", path, {})[0] for path in paths]
+    assert statuses == [200, 404, 404, 429]
+
+
+def test_reads_go_on_while_redis_is_down(world, redis_down):
+    for _ in range(2):  # the second read sends its count before the statement
+        assert answer(world, "personal", "/collections/books/dune", {})[0] == 200
+        assert answer(world, "personal", "/collections/films/dune", {})[0] == 404

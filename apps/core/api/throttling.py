@@ -7,12 +7,16 @@ most twice the rate across a window boundary, which is fine for a politeness lim
 """
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import redis
 import structlog
+from django.http import HttpRequest
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -47,16 +51,93 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def count_request(*, scope: str, ident: str) -> float | None:
     """Count a request of `ident` against `scope`'s rate: None when it is within the rate (or
     Redis is unreachable), else the seconds until the window ends."""
-    limit, period = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[scope]))
-    now = time.time()
-    key = f"throttle:{scope}:{ident}:{int(now // period)}"
+    return _SentCount(scope=scope, ident=ident).answer()
+
+
+@contextmanager
+def counting(
+    request: HttpRequest, *, scope: str, ident: str | None
+) -> Iterator[Callable[[str], float | None]]:
+    """`count_request` in two halves, for a caller with its own round trip to make: with `ident`
+    known beforehand, the count goes to Redis on entering and the yielded function (called with
+    the ident the caller then knows) reads its answer, so both round trips overlap. For any other
+    ident, or None, the function counts then. A count sent is always read, even when the caller
+    never asks, so its connection stays usable.
+
+    Every answer is left on the request (COUNTED): should the request go on to a view, its
+    throttles take that answer instead of counting the request a second time."""
+    counted: dict[tuple[str, str], float | None] = {}
+    setattr(request, COUNTED, counted)
+    sent = _SentCount(scope=scope, ident=ident) if ident is not None else None
+
+    def answer(actual: str) -> float | None:
+        nonlocal sent
+        if sent is not None and sent.ident == actual:
+            pending, sent = sent, None
+            counted[scope, actual] = pending.answer()
+        elif (scope, actual) not in counted:
+            counted[scope, actual] = count_request(scope=scope, ident=actual)
+        return counted[scope, actual]
+
     try:
-        count = _count_script()(keys=[key], args=[period], client=redis_client())
-    except redis.RedisError as exc:
+        yield answer
+    finally:
+        if sent is not None:
+            answer(sent.ident)
+
+
+class _SentCount:
+    """One run of the counting script, sent on creation and read by `answer`. It talks to a
+    connection of redis-py's pool directly: the client's command path (retries, metrics) cost
+    more than the round trip."""
+
+    def __init__(self, *, scope: str, ident: str) -> None:
+        self.ident = ident
+        self.limit, self.period = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[scope]))
+        now = time.time()
+        self.key = f"throttle:{scope}:{ident}:{int(now // self.period)}"
+        self.wait = self.period - (now % self.period)
+        self.pool = redis_client().connection_pool
+        self.connection: Any = None
+        try:
+            self.connection = self.pool.get_connection()
+            self.connection.send_command("EVALSHA", _count_script().sha, 1, self.key, self.period)
+        except redis.RedisError as exc:
+            self._give_up(exc)
+
+    def answer(self) -> float | None:
+        """None when the request is within the rate or Redis failed, else the wait."""
+        if self.connection is None:
+            return None
+        try:
+            count = self.connection.read_response()
+        except NoScriptError:  # a restarted Redis: load the script and count once more
+            self.pool.release(self.connection)
+            self.connection = None
+            try:
+                count = _count_script()(keys=[self.key], args=[self.period], client=redis_client())
+            except redis.RedisError as exc:
+                self._give_up(exc)
+                return None
+        except redis.RedisError as exc:
+            self._give_up(exc)
+            return None
+        else:
+            self.pool.release(self.connection)
+            self.connection = None
+        return None if int(count) <= self.limit else self.wait
+
+    def _give_up(self, exc: redis.RedisError) -> None:
         # A politeness limit must not take the API down with Redis: fail open, loudly.
         log.warning("throttle.redis_unavailable", error=type(exc).__name__)
-        return None
-    return None if int(count) <= limit else period - (now % period)
+        if self.connection is not None:
+            self.connection.disconnect()
+            self.pool.release(self.connection)
+            self.connection = None
+
+
+# The request attribute with the counts `counting` made: {(scope, ident): its answer}.
+COUNTED = "throttle_counted"
 
 
 class _FixedWindowThrottle(BaseThrottle):
@@ -69,7 +150,11 @@ class _FixedWindowThrottle(BaseThrottle):
         ident = self.identity(request)
         if ident is None:
             return True
-        self._wait = count_request(scope=self.scope, ident=ident)
+        counted = getattr(request, COUNTED, {})
+        if (self.scope, ident) in counted:
+            self._wait = counted[self.scope, ident]
+        else:
+            self._wait = count_request(scope=self.scope, ident=ident)
         return self._wait is None
 
     def wait(self) -> float | None:

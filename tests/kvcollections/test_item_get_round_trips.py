@@ -4,11 +4,11 @@ rules still hold on that path at once (issue 15: "one round trip where one is en
 from datetime import timedelta
 
 import pytest
-from redis.connection import AbstractConnection
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from redis.connection import AbstractConnection
 from rest_framework.test import APIClient
 
 from apps.accounts import services as account_services

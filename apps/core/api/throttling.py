@@ -26,6 +26,8 @@ from apps.core.redis import redis_client
 log = structlog.get_logger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The request attribute with the counts `counting` made: {(scope, ident): its answer}.
+COUNTED = "throttle_counted"
 # Count the request and give a new window's key its expiry, atomically and in one command (the
 # expiry is set once per window, so a key never outlives its window however requests interleave).
 _COUNT = """
@@ -98,46 +100,47 @@ class _SentCount:
         self.key = f"throttle:{scope}:{ident}:{int(now // self.period)}"
         self.wait = self.period - (now % self.period)
         self.pool = redis_client().connection_pool
-        self.connection: Any = None
+        self.connection: Any = None  # redis-py leaves its connections untyped
         try:
             self.connection = self.pool.get_connection()
             self.connection.send_command("EVALSHA", _count_script().sha, 1, self.key, self.period)
         except redis.RedisError as exc:
-            self._give_up(exc)
+            self._drop_connection(exc)
 
     def answer(self) -> float | None:
         """None when the request is within the rate or Redis failed, else the wait."""
-        if self.connection is None:
+        connection, self.connection = self.connection, None
+        if connection is None:
             return None
         try:
-            count = self.connection.read_response()
+            count = connection.read_response()
         except NoScriptError:  # a restarted Redis: load the script and count once more
-            self.pool.release(self.connection)
-            self.connection = None
+            count = None
+        except redis.RedisError as exc:
+            connection.disconnect()
+            _fail_open(exc)
+            return None
+        finally:
+            self.pool.release(connection)
+        if count is None:
             try:
                 count = _count_script()(keys=[self.key], args=[self.period], client=redis_client())
             except redis.RedisError as exc:
-                self._give_up(exc)
+                _fail_open(exc)
                 return None
-        except redis.RedisError as exc:
-            self._give_up(exc)
-            return None
-        else:
-            self.pool.release(self.connection)
-            self.connection = None
         return None if int(count) <= self.limit else self.wait
 
-    def _give_up(self, exc: redis.RedisError) -> None:
-        # A politeness limit must not take the API down with Redis: fail open, loudly.
-        log.warning("throttle.redis_unavailable", error=type(exc).__name__)
+    def _drop_connection(self, exc: redis.RedisError) -> None:
+        _fail_open(exc)
         if self.connection is not None:
             self.connection.disconnect()
             self.pool.release(self.connection)
             self.connection = None
 
 
-# The request attribute with the counts `counting` made: {(scope, ident): its answer}.
-COUNTED = "throttle_counted"
+def _fail_open(exc: redis.RedisError) -> None:
+    # A politeness limit must not take the API down with Redis: fail open, loudly.
+    log.warning("throttle.redis_unavailable", error=type(exc).__name__)
 
 
 class _FixedWindowThrottle(BaseThrottle):

@@ -5,8 +5,8 @@
 resolves to exactly one collection the caller may read, no query string, an Accept that takes
 JSON, and a throttle that admits the request. It runs the statement, checks and throttle count of
 CollectionsDataView and builds the view's response, without the session, CSRF, authentication
-and messages middleware and DRF's dispatch that such a request does not need (about half of the
-request's cost; bench/collections_item_get.py).
+and messages middleware and DRF's dispatch that such a request does not need (a third of its
+Python time; bench/collections_item_get.py).
 
 For anything else it returns None and the request goes down the stack as before, where the view
 answers it: every error is decided in one place. The view reuses what the statement read and the
